@@ -1,0 +1,102 @@
+#include "auditd/auditd_config.h"
+
+#include <fmt/format.h>
+
+namespace cordon::auditd {
+namespace {
+
+Result<AuditorListenerConfig> parse_auditor(const ConfigFile& table) {
+  CORDON_TRY_VOID(table.require_known_keys(
+      {"listen", "address_file", "cert", "key", "client_ca", "bearer_token_sha256"}));
+  AuditorListenerConfig out;
+  out.listen = CORDON_TRY(table.optional_string("listen")).value_or("");
+  out.address_file = CORDON_TRY(table.optional_string("address_file")).value_or("");
+  out.cert = CORDON_TRY(table.string("cert"));
+  out.key = CORDON_TRY(table.string("key"));
+  out.client_ca = CORDON_TRY(table.optional_string("client_ca")).value_or("");
+  out.bearer_token_sha256 =
+      CORDON_TRY(table.optional_string_list("bearer_token_sha256")).value_or(std::vector<std::string>{});
+  for (const auto& digest : out.bearer_token_sha256) {
+    if (digest.size() != 64 || digest.find_first_not_of("0123456789abcdef") != std::string::npos)
+      return fail(Errc::invalid_argument,
+                  fmt::format("{}: auditd.auditor.bearer_token_sha256 holds a value that is not "
+                              "64 lowercase hex digits",
+                              table.source()));
+  }
+  if (out.client_ca.empty() && out.bearer_token_sha256.empty())
+    return fail(Errc::invalid_argument,
+                fmt::format("{}: auditd.auditor needs client_ca or bearer_token_sha256, or no "
+                            "auditor could ever authenticate",
+                            table.source()));
+  return out;
+}
+
+Result<SinkConfig> parse_sink(const ConfigFile& table) {
+  CORDON_TRY_VOID(table.require_known_keys({"type", "dsn", "path"}));
+  SinkConfig sink;
+  auto type = CORDON_TRY(table.string("type"));
+  if (type == "postgres") {
+    sink.type = SinkConfig::Type::postgres;
+    sink.dsn = CORDON_TRY(table.string("dsn"));
+  } else if (type == "jsonl") {
+    sink.type = SinkConfig::Type::jsonl;
+    sink.path = CORDON_TRY(table.string("path"));
+  } else {
+    return fail(Errc::invalid_argument,
+                fmt::format("{}: auditd.sinks type \"{}\" is not postgres or jsonl", table.source(), type));
+  }
+  return sink;
+}
+
+} // namespace
+
+Result<AuditdConfig> parse_auditd_config(const ConfigFile& file) {
+  AuditdConfig config;
+  config.tenant = CORDON_TRY(file.string("tenant"));
+  if (config.tenant.empty() || config.tenant.size() > 64 ||
+      config.tenant.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string::npos)
+    return fail(Errc::invalid_argument,
+                fmt::format("{}: tenant must be 1..64 of [a-z0-9-]", file.source()));
+  config.peers = CORDON_TRY(ipc::PeerMap::from_config(file, "peers"));
+
+  auto table = CORDON_TRY(file.table("auditd"));
+  CORDON_TRY_VOID(table.require_known_keys({"socket", "socket_mode", "state_dir", "origin",
+                                            "checkpoint_interval_ms", "segment_bytes", "auditor",
+                                            "sinks"}));
+  config.socket = CORDON_TRY(table.optional_string("socket")).value_or(config.socket);
+  if (auto mode = CORDON_TRY(table.optional_string("socket_mode"))) {
+    try {
+      std::size_t used = 0;
+      config.socket_mode = static_cast<std::uint32_t>(std::stoul(*mode, &used, 8));
+      if (used != mode->size() || config.socket_mode > 0777) throw std::invalid_argument("mode");
+    } catch (const std::exception&) {
+      return fail(Errc::invalid_argument,
+                  fmt::format("{}: auditd.socket_mode must be an octal string such as \"0660\"",
+                              file.source()));
+    }
+  }
+  config.state_dir = CORDON_TRY(table.optional_string("state_dir")).value_or(config.state_dir);
+  config.origin = CORDON_TRY(table.optional_string("origin"))
+                      .value_or(config.tenant + ".cordon.local/audit");
+  if (config.origin.empty() || config.origin.find_first_of(" \t\n+") != std::string::npos)
+    return fail(Errc::invalid_argument,
+                fmt::format("{}: auditd.origin must be non-empty without spaces or '+'", file.source()));
+  config.checkpoint_interval = std::chrono::milliseconds(
+      CORDON_TRY(table.optional_integer("checkpoint_interval_ms", 100, 10'000)).value_or(10'000));
+  config.segment_bytes = static_cast<std::uint64_t>(
+      CORDON_TRY(table.optional_integer("segment_bytes", 1 << 16, std::int64_t{1} << 40))
+          .value_or(std::int64_t{64} << 20));
+  if (auto auditor = CORDON_TRY(table.optional_table("auditor")))
+    config.auditor = CORDON_TRY(parse_auditor(*auditor));
+  if (auto sinks = CORDON_TRY(table.optional_table_list("sinks"))) {
+    for (const auto& sink : *sinks) config.sinks.push_back(CORDON_TRY(parse_sink(sink)));
+  }
+  return config;
+}
+
+Result<AuditdConfig> load_auditd_config(const std::string& path) {
+  auto file = CORDON_TRY(ConfigFile::load(path));
+  return parse_auditd_config(file);
+}
+
+} // namespace cordon::auditd

@@ -1,0 +1,51 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/config.h"
+#include "common/error.h"
+#include "common/ipc/peer.h"
+
+namespace cordon::auditd {
+
+// The auditor HTTPS listener ([auditd.auditor]). Socket-activated in production (the fd named
+// "auditor"); `listen` is used only when no such fd was passed.
+struct AuditorListenerConfig {
+  std::string listen;       // "127.0.0.1:8443"; port 0 picks a free one
+  std::string address_file; // optional: where to write the bound "host:port"
+  std::string cert;         // server certificate chain, PEM
+  std::string key;          // its private key, PEM
+  std::string client_ca;    // optional: CA whose client certificates authenticate auditors
+  std::vector<std::string> bearer_token_sha256; // hex SHA-256 of accepted bearer tokens
+};
+
+struct SinkConfig {
+  enum class Type { postgres, jsonl };
+  Type type = Type::jsonl;
+  std::string dsn;  // postgres
+  std::string path; // jsonl
+};
+
+// Everything cordon-auditd reads from /etc/cordon/cordon.toml: the root `tenant`, the
+// `[[peers]]` role map and the `[auditd]` table. Unknown keys are refused.
+struct AuditdConfig {
+  std::string tenant;
+  ipc::PeerMap peers;
+  std::string socket = "/run/cordon/auditd.sock"; // when not socket-activated
+  std::uint32_t socket_mode = 0660;
+  std::string state_dir = "/var/lib/cordon/auditd";
+  std::string origin; // checkpoint origin and key name; "<tenant>.cordon.local/audit" by default
+  std::chrono::milliseconds checkpoint_interval{10'000};
+  std::uint64_t segment_bytes = std::uint64_t{64} << 20;
+  std::optional<AuditorListenerConfig> auditor;
+  std::vector<SinkConfig> sinks;
+};
+
+Result<AuditdConfig> load_auditd_config(const std::string& path);
+Result<AuditdConfig> parse_auditd_config(const ConfigFile& file);
+
+} // namespace cordon::auditd

@@ -1,0 +1,49 @@
+#include "auditd/ledger/disk.h"
+
+#include <cerrno>
+
+#include <unistd.h>
+
+namespace cordon::ledger {
+namespace {
+
+class SystemDisk final : public Disk {
+public:
+  int write_at(int fd, std::string_view bytes, std::uint64_t offset) override {
+    while (!bytes.empty()) {
+      const ssize_t written = ::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(offset));
+      if (written < 0) {
+        if (errno == EINTR) continue;
+        return errno;
+      }
+      if (written == 0) return EIO; // pwrite of a non-empty buffer never returns 0 on a file
+      bytes.remove_prefix(static_cast<std::size_t>(written));
+      offset += static_cast<std::uint64_t>(written);
+    }
+    return 0;
+  }
+
+  int sync_data(int fd) override { return retry([fd] { return ::fdatasync(fd); }); }
+  int sync_all(int fd) override { return retry([fd] { return ::fsync(fd); }); }
+  int truncate(int fd, std::uint64_t length) override {
+    return retry([fd, length] { return ::ftruncate(fd, static_cast<off_t>(length)); });
+  }
+
+private:
+  template <class Call>
+  static int retry(Call call) {
+    for (;;) {
+      if (call() == 0) return 0;
+      if (errno != EINTR) return errno;
+    }
+  }
+};
+
+} // namespace
+
+Disk& system_disk() {
+  static SystemDisk disk;
+  return disk;
+}
+
+} // namespace cordon::ledger
