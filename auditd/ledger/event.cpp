@@ -410,6 +410,17 @@ Result<LeafFields> scan_tail(LeafScanner& scanner) {
   return fields;
 }
 
+// `{"actor":{"id":…,"type":"…"},"data":`, leaving the scanner at data's value.
+bool scan_head(LeafScanner& scanner) {
+  std::string_view actor_id;
+  return scanner.expect("{\"actor\":{\"id\":", "expected {\"actor\":{\"id\":") &&
+         scanner.string(actor_id) && (!actor_id.empty() || scanner.failed("actor.id is empty")) &&
+         scanner.expect(",\"type\":\"", "expected actor.type") &&
+         (scanner.consume("agent") || scanner.consume("human") || scanner.consume("system") ||
+          scanner.failed("actor.type is not agent, human or system")) &&
+         scanner.expect("\"},\"data\":", "expected \"data\"");
+}
+
 // The position of the last `,"index":` in the leaf. Only the few commas of the members after
 // "index" are tried, walking back from the end.
 std::size_t find_last_index_member(std::string_view leaf) {
@@ -599,19 +610,24 @@ Result<LeafFields> extract_leaf_fields(std::string_view leaf) {
   return scan_tail(scanner);
 }
 
+Result<LeafFields> check_leaf_layout(std::string_view leaf) {
+  CORDON_TRY_VOID(check_leaf_size(leaf));
+  LeafScanner scanner(leaf);
+  if (!scan_head(scanner)) return tl::unexpected<Error>(scanner.error());
+  const std::size_t data_start = scanner.position();
+  const std::size_t index_member = find_last_index_member(leaf);
+  if (index_member == std::string_view::npos || index_member <= data_start ||
+      leaf[data_start] != '{' || leaf[index_member - 1] != '}') {
+    return fail(Errc::invalid_argument, "malformed event: data is not an object before \"index\"");
+  }
+  LeafScanner tail(leaf, index_member);
+  return scan_tail(tail);
+}
+
 Result<LeafFields> check_leaf(std::string_view leaf) {
   CORDON_TRY_VOID(check_leaf_size(leaf));
   LeafScanner scanner(leaf);
-  std::string_view actor_id;
-  const bool head =
-      scanner.expect("{\"actor\":{\"id\":", "expected {\"actor\":{\"id\":") &&
-      scanner.string(actor_id) &&
-      (!actor_id.empty() || scanner.failed("actor.id is empty")) &&
-      scanner.expect(",\"type\":\"", "expected actor.type") &&
-      (scanner.consume("agent") || scanner.consume("human") || scanner.consume("system") ||
-       scanner.failed("actor.type is not agent, human or system")) &&
-      scanner.expect("\"},\"data\":", "expected \"data\"") && scanner.object(2);
-  if (!head) return tl::unexpected<Error>(scanner.error());
+  if (!scan_head(scanner) || !scanner.object(2)) return tl::unexpected<Error>(scanner.error());
   return scan_tail(scanner);
 }
 

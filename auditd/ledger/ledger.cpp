@@ -44,20 +44,25 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const std::filesystem::path& direct
     return fail(Errc::invalid_argument, "the tenant salt must be at least 16 bytes");
   }
   MerkleTree tree;
-  std::string last_time;
   SegmentStoreOptions store_options{.segment_bytes = options.segment_bytes, .disk = options.disk};
   auto store = CORDON_TRY(SegmentStore::open(
-      directory, store_options, [&](std::uint64_t, std::string_view leaf, const Hash& hash) {
-        tree.append(hash);
-        if (const auto fields = extract_leaf_fields(leaf)) last_time = fields->time;
-      }));
+      directory, store_options,
+      [&tree](std::uint64_t, std::string_view, const Hash& hash) { tree.append(hash); }));
 
   auto ledger = std::unique_ptr<Ledger>(new Ledger(std::move(options), clock, std::move(store)));
   ledger->m_tree = std::move(tree);
   ledger->m_size = ledger->m_tree.size();
   ledger->m_last_hash = ledger->m_store->opened_last_leaf_hash();
-  if (!last_time.empty()) {
-    if (const auto parsed = parse_rfc3339(last_time)) ledger->m_last_time = *parsed;
+  if (ledger->m_size > 0) {
+    // New events are never stamped earlier than the last one on disk.
+    const std::string last = CORDON_TRY(ledger->m_store->read_leaf(ledger->m_size - 1));
+    const auto fields = extract_leaf_fields(last);
+    const auto time = fields ? parse_rfc3339(fields->time) : tl::unexpected<Error>(fields.error());
+    if (!time) {
+      return fail(Errc::integrity, "ledger entry " + std::to_string(ledger->m_size - 1) +
+                                       " has no valid time: " + time.error().message);
+    }
+    ledger->m_last_time = std::chrono::floor<std::chrono::microseconds>(*time);
   }
   ledger->m_commit_thread = std::thread([raw = ledger.get()] { raw->commit_loop(); });
   return ledger;
@@ -77,6 +82,7 @@ EventContext Ledger::context(std::string_view source) const {
 }
 
 void Ledger::append(std::vector<PreparedEvent> events, AppendCallback done) {
+  if (!done) done = [](Result<std::vector<Ack>>) {};
   {
     std::unique_lock lock(m_queue_mutex);
     if (m_stopping) {

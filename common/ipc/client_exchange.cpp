@@ -121,6 +121,10 @@ FdConnection::~FdConnection() {
 
 std::size_t FdConnection::read_some(void* data, std::size_t size, Deadline deadline,
                                     beast::error_code& error) {
+  if (m_reply_pending) {
+    m_reply_pending = false;
+    if (!wait_fd(m_fd, POLLIN, deadline, error)) return 0;
+  }
   while (true) {
     ssize_t count = ::recv(m_fd, data, size, 0);
     if (count > 0) {
@@ -145,6 +149,7 @@ std::size_t FdConnection::write_some(const void* data, std::size_t size, Deadlin
   while (true) {
     ssize_t count = ::send(m_fd, data, size, MSG_NOSIGNAL);
     if (count >= 0) {
+      m_reply_pending = true;
       error = {};
       return static_cast<std::size_t>(count);
     }
@@ -284,10 +289,15 @@ ExchangeResult exchange(ClientConnection& connection, beast::flat_buffer& buffer
 Result<Response> send_request(std::unique_ptr<ClientConnection>& connection,
                               beast::flat_buffer& buffer, std::string_view wire, Method method,
                               const ClientOptions& options, Deadline deadline,
-                              const Connector& connect) {
+                              const Connector& connect,
+                              std::optional<std::chrono::steady_clock::time_point>& last_used) {
   for (int attempt = 0;; ++attempt) {
     bool reused = connection != nullptr;
-    if (reused && connection->stale()) {
+    // A connection used moments ago is not checked (a poll per request adds up under load); if the
+    // server closed it anyway, the retry below covers it.
+    auto now = std::chrono::steady_clock::now();
+    bool recently_used = last_used && now - *last_used < std::chrono::milliseconds(10);
+    if (reused && !recently_used && connection->stale()) {
       connection.reset();
       reused = false;
     }
@@ -296,6 +306,7 @@ Result<Response> send_request(std::unique_ptr<ClientConnection>& connection,
       connection = CORDON_TRY(connect(deadline));
     }
     ExchangeResult result = exchange(*connection, buffer, wire, method, options, deadline);
+    last_used = std::chrono::steady_clock::now();
     if (!result.keep_alive) {
       connection.reset();
       buffer.clear();

@@ -203,6 +203,7 @@ struct HttpsClient::State {
   std::unique_ptr<detail::ClientConnection> connection;
   beast::flat_buffer buffer;
   std::string wire;
+  std::optional<std::chrono::steady_clock::time_point> last_used;
 
   Result<std::unique_ptr<detail::ClientConnection>> connect(detail::Deadline deadline) {
     int fd = CORDON_TRY(connect_tcp(options.host, options.port, deadline));
@@ -296,7 +297,8 @@ Result<Response> HttpsClient::request(const ClientRequest& request) {
                               state.options.client, deadline,
                               [&state](detail::Deadline connect_deadline) {
                                 return state.connect(connect_deadline);
-                              });
+                              },
+                              state.last_used);
 }
 
 void HttpsClient::close() {

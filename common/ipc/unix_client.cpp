@@ -57,6 +57,7 @@ struct UnixClient::State {
   std::unique_ptr<detail::ClientConnection> connection;
   beast::flat_buffer buffer;
   std::string wire;
+  std::optional<std::chrono::steady_clock::time_point> last_used;
 };
 
 UnixClient::UnixClient(std::string socket_path, ClientOptions options)
@@ -90,7 +91,8 @@ Result<Response> UnixClient::request(const ClientRequest& request) {
   return detail::send_request(state.connection, state.buffer, state.wire, request.method,
                               state.options, deadline, [&state](detail::Deadline connect_deadline) {
                                 return connect_unix(state.path, connect_deadline);
-                              });
+                              },
+                              state.last_used);
 }
 
 void UnixClient::close() {

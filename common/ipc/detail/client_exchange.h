@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -52,6 +53,9 @@ public:
 
 private:
   int m_fd;
+  // Set by a write: the reply cannot be there yet, so the next read waits before recv() instead
+  // of spending a syscall on EAGAIN.
+  bool m_reply_pending = false;
 };
 
 // Serialises `request` with Host `host` (and Authorization when non-empty) into `wire`. Fails
@@ -74,12 +78,14 @@ ExchangeResult exchange(ClientConnection& connection, beast::flat_buffer& buffer
 
 using Connector = std::function<Result<std::unique_ptr<ClientConnection>>(Deadline deadline)>;
 
-// One request on a keep-alive connection: replaces `connection` when absent or stale, and sends
-// once more on a fresh connection if a reused one failed before any response byte arrived.
-// Leaves `connection` empty when the server will not keep it open.
+// One request on a keep-alive connection: replaces `connection` when absent or stale (checked
+// only if unused for a few milliseconds; `last_used` tracks that), and sends once more on a fresh
+// connection if a reused one failed before any response byte arrived. Leaves `connection` empty
+// when the server will not keep it open.
 Result<Response> send_request(std::unique_ptr<ClientConnection>& connection,
                               beast::flat_buffer& buffer, std::string_view wire, Method method,
                               const ClientOptions& options, Deadline deadline,
-                              const Connector& connect);
+                              const Connector& connect,
+                              std::optional<std::chrono::steady_clock::time_point>& last_used);
 
 } // namespace cordon::ipc::detail

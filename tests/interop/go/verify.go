@@ -10,6 +10,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
@@ -105,6 +106,23 @@ func main() {
 	n, err := note.Open(signed, note.VerifierList(verifier))
 	if err != nil {
 		die("checkpoint signature: %v", err)
+	}
+	// The same note must not open under another key of the same name.
+	_, otherKey, err := note.GenerateKey(rand.Reader, verifier.Name())
+	if err != nil {
+		die("generate key: %v", err)
+	}
+	other, err := note.NewVerifier(otherKey)
+	if err != nil {
+		die("other verifier: %v", err)
+	}
+	if _, err := note.Open(signed, note.VerifierList(other)); err == nil {
+		die("the checkpoint opened under a key that did not sign it")
+	}
+	// Nor with one byte of its body changed.
+	forged := bytes.Replace(signed, []byte("\n"), []byte("x\n"), 1)
+	if _, err := note.Open(forged, note.VerifierList(verifier)); err == nil {
+		die("a checkpoint with a changed origin still verified")
 	}
 	lines := strings.Split(n.Text, "\n")
 	if len(lines) < 4 || lines[len(lines)-1] != "" {
