@@ -10,9 +10,11 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -28,6 +30,7 @@
 #include <vector>
 
 #include <fcntl.h>
+#include <sys/wait.h>
 #include <libpq-fe.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -433,3 +436,333 @@ Result<Report> pg_settings(const std::string& dsn) {
   return settings;
 }
 
+
+Result<PostgresResults> bench_postgres(const Settings& settings) {
+  progress("starting PostgreSQL (initdb)");
+  auto server = CORDON_TRY(testing::TempPostgres::create());
+  const auto dsn = server->dsn();
+  {
+    auto connection = CORDON_TRY(pg_connect(dsn));
+    CORDON_TRY(pg_exec(connection.get(),
+                       "CREATE TABLE events(id bigserial PRIMARY KEY, leaf text NOT NULL, "
+                       "prev bytea NOT NULL, leaf_hash bytea NOT NULL)",
+                       PGRES_COMMAND_OK));
+  }
+  PostgresResults results;
+  results.settings = CORDON_TRY(pg_settings(dsn));
+  auto writer = [&](unsigned i) { return PostgresChainWriter::connect(dsn, i); };
+  results.w8 = CORDON_TRY(run_phase("postgres w8", 8, settings, 40'000, writer));
+  results.w64 = CORDON_TRY(run_phase("postgres w64", 64, settings, 40'000, writer));
+  return results;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ledger verification
+
+struct LedgerFiles {
+  std::vector<fs::path> files; // seg-*.jsonl in index order
+  std::uint64_t bytes = 0;
+};
+
+Result<LedgerFiles> segment_files(const fs::path& directory) {
+  LedgerFiles found;
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(directory, error)) {
+    const auto name = entry.path().filename().string();
+    if (!name.starts_with("seg-") || !name.ends_with(".jsonl")) continue;
+    found.files.push_back(entry.path());
+    found.bytes += entry.file_size();
+  }
+  if (error) return fail(Errc::io_error, fmt::format("cannot list {}: {}", directory.string(), error.message()));
+  // Segment names carry their first index in 16 digits, so name order is index order.
+  std::sort(found.files.begin(), found.files.end());
+  return found;
+}
+
+// Writes a ledger of at least `bytes` bytes with ledger::Ledger itself (the daemon's code path
+// without HTTP), in batches of 4096 events; returns its entry count.
+Result<std::uint64_t> write_synthetic_ledger(const fs::path& directory, std::uint64_t bytes) {
+  ledger::LedgerOptions options;
+  options.tenant = "bench";
+  options.salt = std::vector<std::uint8_t>(32, 0x5a);
+  auto ledger = CORDON_TRY(ledger::Ledger::open(directory, std::move(options)));
+  const std::string source = "agentd";
+  const auto context = ledger->context(source);
+  std::vector<ledger::PreparedEvent> prepared;
+  for (const auto& body : event_bodies(0, 1024)) {
+    auto json = CORDON_TRY(parse_json(body));
+    prepared.push_back(CORDON_TRY(ledger::prepare_event(json, context)));
+  }
+  constexpr std::size_t events_per_batch = 4096;
+  std::uint64_t entries = 0;
+  for (;;) {
+    const auto files = CORDON_TRY(segment_files(directory));
+    if (files.bytes >= bytes) break;
+    std::vector<ledger::PreparedEvent> batch;
+    batch.reserve(events_per_batch);
+    for (std::size_t i = 0; i < events_per_batch; ++i) batch.push_back(prepared[(entries + i) % prepared.size()]);
+    auto acks = CORDON_TRY(ledger->append_and_wait(std::move(batch)));
+    entries += acks.size();
+  }
+  return entries;
+}
+
+struct VerifyResult {
+  double best_bytes_per_s = 0;
+  std::uint64_t entries = 0;
+  std::uint64_t bytes = 0;
+  std::size_t files = 0;
+};
+
+// Runs the offline verifier (default options: chain, tree, leaf layout; one hashing thread per
+// core) `repeats` times and keeps the best rate. Fails unless every entry verifies.
+Result<VerifyResult> verify_ledger(const LedgerFiles& files, int repeats) {
+  VerifyResult result;
+  result.bytes = files.bytes;
+  result.files = files.files.size();
+  for (int i = 0; i < repeats; ++i) {
+    const auto start = SteadyClock::now();
+    auto report = CORDON_TRY(ledger::verify_jsonl_files(files.files, ledger::VerifyOptions{}));
+    const auto elapsed = seconds_between(start, SteadyClock::now());
+    if (!report.ok()) {
+      return fail(Errc::integrity, fmt::format("ledger does not verify at {}: {}", report.failure->index,
+                                               report.failure->reason));
+    }
+    result.entries = report.entries;
+    result.best_bytes_per_s = std::max(result.best_bytes_per_s, static_cast<double>(files.bytes) / elapsed);
+  }
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reference figures: the disk's sync latency and OpenSSL's own SHA-256 rate.
+
+Result<double> fdatasync_median_ms(const fs::path& directory, int samples) {
+  const auto path = directory / "fdatasync.probe";
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) return fail(Errc::io_error, fmt::format("cannot create {}: {}", path.string(), std::strerror(errno)));
+  const std::vector<char> block(4096, 'x');
+  std::vector<std::int64_t> latencies;
+  latencies.reserve(static_cast<std::size_t>(samples));
+  for (int i = 0; i < samples; ++i) {
+    const auto start = SteadyClock::now();
+    if (::write(fd, block.data(), block.size()) != static_cast<ssize_t>(block.size()) || ::fdatasync(fd) != 0) {
+      const auto message = fmt::format("write+fdatasync {}: {}", path.string(), std::strerror(errno));
+      ::close(fd);
+      return fail(Errc::io_error, message);
+    }
+    latencies.push_back((SteadyClock::now() - start).count());
+  }
+  ::close(fd);
+  return percentile_ms(latencies, 0.5);
+}
+
+// Bytes per second from `openssl speed -seconds S -bytes B sha256`, whose last line reads
+// "sha256   1777390.93k" (in 1000s of bytes per second).
+Result<double> openssl_sha256_rate(int seconds, int block_bytes) {
+  const auto command = fmt::format("openssl speed -seconds {} -bytes {} sha256 2>/dev/null", seconds, block_bytes);
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return fail(Errc::io_error, "cannot run: " + command);
+  std::string output;
+  std::array<char, 4096> buffer{};
+  while (const auto got = std::fread(buffer.data(), 1, buffer.size(), pipe)) output.append(buffer.data(), got);
+  if (::pclose(pipe) != 0) return fail(Errc::io_error, fmt::format("`{}` failed: {}", command, output));
+  while (!output.empty() && (output.back() == '\n' || output.back() == ' ')) output.pop_back();
+  const std::string_view line = std::string_view(output).substr(output.rfind('\n') + 1);
+  const auto token_at = line.find_last_of(" \t");
+  const std::string_view token = token_at == std::string_view::npos ? line : line.substr(token_at + 1);
+  double thousands = 0;
+  auto [end, error] = std::from_chars(token.data(), token.data() + token.size(), thousands);
+  if (!line.starts_with("sha256") || error != std::errc{} || end == token.data() || std::string_view(end, 1) != "k") {
+    return fail(Errc::io_error, fmt::format("cannot parse `{}` output: {}", command, line));
+  }
+  return thousands * 1000;
+}
+
+Report machine() {
+  Report out;
+  out["cores"] = std::thread::hardware_concurrency();
+  utsname name{};
+  out["kernel"] = ::uname(&name) == 0 ? std::string(name.release) : std::string("unknown");
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  for (std::string line; std::getline(cpuinfo, line);) {
+    if (line.starts_with("model name")) {
+      out["cpu"] = line.substr(line.find(':') + 2);
+      break;
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+double ratio(double a, double b) { return b > 0 ? a / b : 0; }
+double round_to(double value, int digits) {
+  const double scale = std::pow(10.0, digits);
+  return std::round(value * scale) / scale;
+}
+
+Report phase_json(const PhaseResult& phase) {
+  Report out;
+  out["events"] = phase.events;
+  out["requests"] = phase.requests;
+  out["seconds"] = round_to(phase.seconds, 3);
+  out["max_ms"] = round_to(phase.max_ms, 3);
+  return out;
+}
+
+Result<Report> run(const Settings& settings) {
+  Report report;
+  report["benchmark"] = "audit-bench";
+  report["quick"] = settings.quick;
+  report["seconds"] = settings.seconds;
+  report["warmup_seconds"] = settings.warmup_seconds;
+
+  testing::TempDir scratch("cab");
+  const double fdatasync_ms = CORDON_TRY(fdatasync_median_ms(scratch.path(), settings.fdatasync_samples));
+  progress(fmt::format("fdatasync of a 4 KiB append: median {:.3f} ms", fdatasync_ms));
+
+  testing::AuditdProcessOptions options;
+  options.directory = scratch.path() / "auditd";
+  fs::create_directories(options.directory);
+  testing::AuditdProcess auditd(options);
+  progress("starting cordon-auditd");
+  CORDON_TRY_VOID(auditd.start());
+  const auto audit = CORDON_TRY(bench_auditd(auditd, settings));
+  const int exit_status = auditd.stop(SIGTERM);
+  if (!WIFEXITED(exit_status) || WEXITSTATUS(exit_status) != 0) {
+    return fail(Errc::internal, "cordon-auditd did not stop cleanly: " + auditd.log_tail());
+  }
+  progress("verifying the daemon's ledger");
+  const auto daemon_ledger = CORDON_TRY(verify_ledger(CORDON_TRY(segment_files(auditd.ledger_dir())), 1));
+  if (daemon_ledger.entries < audit.acknowledged || daemon_ledger.entries <= audit.highest_index) {
+    return fail(Errc::integrity, fmt::format("the daemon's ledger holds {} entries, but {} were acknowledged (highest "
+                                             "index {})",
+                                             daemon_ledger.entries, audit.acknowledged, audit.highest_index));
+  }
+
+  const auto postgres = CORDON_TRY(bench_postgres(settings));
+
+  progress(fmt::format("writing a {} MiB ledger with ledger::Ledger", settings.verify_ledger_bytes >> 20));
+  const auto synthetic_dir = scratch.path() / "synthetic";
+  const auto synthetic_entries = CORDON_TRY(write_synthetic_ledger(synthetic_dir, settings.verify_ledger_bytes));
+  progress(fmt::format("verifying it, best of {}", verify_repeats));
+  const auto verified = CORDON_TRY(verify_ledger(CORDON_TRY(segment_files(synthetic_dir)), verify_repeats));
+  if (verified.entries != synthetic_entries) {
+    return fail(Errc::integrity, fmt::format("verified {} entries of {}", verified.entries, synthetic_entries));
+  }
+  progress("openssl speed sha256");
+  const double openssl_16k = CORDON_TRY(openssl_sha256_rate(settings.openssl_seconds, 16384));
+  const double openssl_1k = CORDON_TRY(openssl_sha256_rate(settings.openssl_seconds, 1024));
+
+  const auto& w8 = audit.w8;
+  const auto& w64 = audit.w64;
+  report["event_bytes"] = round_to(audit.event_bytes, 1);
+  report["w8_events_per_s"] = std::round(w8.events_per_s());
+  report["w8_p50_ms"] = round_to(w8.p50_ms, 3);
+  report["w8_p99_ms"] = round_to(w8.p99_ms, 3);
+  report["w64_events_per_s"] = std::round(w64.events_per_s());
+  report["w64_p50_ms"] = round_to(w64.p50_ms, 3);
+  report["w64_p99_ms"] = round_to(w64.p99_ms, 3);
+  report["batch_events_per_s"] = std::round(audit.batch.events_per_s());
+  report["batch_size"] = batch_size;
+  report["batch_writers"] = batch_writers;
+  report["batch_p50_ms"] = round_to(audit.batch.p50_ms, 3);
+  report["batch_p99_ms"] = round_to(audit.batch.p99_ms, 3);
+  report["pg_w8_events_per_s"] = std::round(postgres.w8.events_per_s());
+  report["pg_w8_p50_ms"] = round_to(postgres.w8.p50_ms, 3);
+  report["pg_w8_p99_ms"] = round_to(postgres.w8.p99_ms, 3);
+  report["pg_w64_events_per_s"] = std::round(postgres.w64.events_per_s());
+  report["pg_w64_p50_ms"] = round_to(postgres.w64.p50_ms, 3);
+  report["pg_w64_p99_ms"] = round_to(postgres.w64.p99_ms, 3);
+  report["pg_chain_model"] = pg_chain_model;
+  report["pg_settings"] = postgres.settings;
+  report["w8_vs_pg"] = round_to(ratio(w8.events_per_s(), postgres.w8.events_per_s()), 2);
+  report["w64_vs_pg"] = round_to(ratio(w64.events_per_s(), postgres.w64.events_per_s()), 2);
+  report["verify_bytes_per_s"] = std::round(verified.best_bytes_per_s);
+  report["verify_ledger"] = Report{{"bytes", verified.bytes}, {"entries", verified.entries}, {"files", verified.files},
+                                   {"repeats", verify_repeats}, {"source", "ledger::Ledger, synthetic"}};
+  report["openssl_sha256_bytes_per_s"] = std::round(openssl_16k);
+  report["openssl_sha256_bytes_per_s_1024"] = std::round(openssl_1k);
+  report["verify_vs_openssl"] = round_to(ratio(verified.best_bytes_per_s, openssl_16k), 2);
+  report["fdatasync_ms"] = round_to(fdatasync_ms, 3);
+  report["daemon_ledger"] = Report{{"entries", daemon_ledger.entries},
+                                   {"bytes", daemon_ledger.bytes},
+                                   {"acknowledged_by_bench", audit.acknowledged},
+                                   {"verified", true},
+                                   {"verify_bytes_per_s", std::round(daemon_ledger.best_bytes_per_s)}};
+  report["phases"] = Report{{"w8", phase_json(w8)},
+                            {"w64", phase_json(w64)},
+                            {"batch", phase_json(audit.batch)},
+                            {"pg_w8", phase_json(postgres.w8)},
+                            {"pg_w64", phase_json(postgres.w64)}};
+  report["targets"] = Report{
+      {"w8_ge_25000_and_2x_pg", w8.events_per_s() >= 25'000 && w8.events_per_s() >= 2 * postgres.w8.events_per_s()},
+      {"w64_ge_50000_and_3x_pg", w64.events_per_s() >= 50'000 && w64.events_per_s() >= 3 * postgres.w64.events_per_s()},
+      {"w8_p99_le_5ms", w8.p99_ms <= 5.0},
+      {"w64_p99_le_5ms", w64.p99_ms <= 5.0},
+      {"batch_ge_200000", audit.batch.events_per_s() >= 200'000},
+      {"verify_ge_70pct_openssl", verified.best_bytes_per_s >= 0.7 * openssl_16k}};
+  report["machine"] = machine();
+  report["notes"] = "one keep-alive Unix-socket connection per writer thread, one event per request "
+                    "(batch: 256), counted only on a durable 201 ack; client threads, auditd and "
+                    "PostgreSQL share the machine's cores";
+  return report;
+}
+
+constexpr std::string_view usage =
+    "usage: audit-bench [--quick] [--seconds N]\n"
+    "  --quick      tiny durations and sizes: checks that every path works (ctest smoke test)\n"
+    "  --seconds N  measured seconds of each throughput phase (default 5)\n";
+
+Result<Settings> parse_arguments(int argc, char** argv) {
+  Settings settings;
+  std::optional<double> seconds;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view argument = argv[i];
+    if (argument == "--quick") {
+      settings.quick = true;
+    } else if (argument == "--seconds" && i + 1 < argc) {
+      const std::string_view value = argv[++i];
+      double parsed = 0;
+      auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), parsed);
+      if (error != std::errc{} || end != value.data() + value.size() || !(parsed > 0) || parsed > 600) {
+        return fail(Errc::invalid_argument, fmt::format("--seconds wants a number in (0, 600], not \"{}\"", value));
+      }
+      seconds = parsed;
+    } else {
+      return fail(Errc::invalid_argument, fmt::format("unknown argument \"{}\"", argument));
+    }
+  }
+  if (settings.quick) {
+    settings.seconds = 0.3;
+    settings.warmup_seconds = 0.1;
+    settings.verify_ledger_bytes = std::uint64_t{4} << 20;
+    settings.openssl_seconds = 1;
+    settings.fdatasync_samples = 20;
+  }
+  if (seconds) settings.seconds = *seconds;
+  return settings;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  const auto settings = parse_arguments(argc, argv);
+  if (!settings) {
+    fmt::print(stderr, "audit-bench: {}\n{}", settings.error().message, usage);
+    return 2;
+  }
+  try {
+    const auto report = run(*settings);
+    if (!report) {
+      fmt::print(stderr, "audit-bench: failed ({}): {}\n", errc_name(report.error().code), report.error().message);
+      return 1;
+    }
+    fmt::print("{}\n", report->dump(2));
+    return 0;
+  } catch (const std::exception& error) {
+    fmt::print(stderr, "audit-bench: failed: {}\n", error.what());
+    return 1;
+  }
+}

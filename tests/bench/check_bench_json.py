@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""check_bench_json.py COMMAND... — runs a benchmark command and fails unless it exits 0 and
+prints exactly one JSON object holding every audit-bench figure (finite, positive numbers), a
+ratio for each comparison and a true/false for each target. Whether targets are met is not
+checked: a smoke test proves the benchmark works, not that the machine is fast. Standard library
+only."""
+import json
+import math
+import subprocess
+import sys
+
+POSITIVE = [
+    "w8_events_per_s", "w8_p50_ms", "w8_p99_ms",
+    "w64_events_per_s", "w64_p50_ms", "w64_p99_ms",
+    "batch_events_per_s", "pg_w8_events_per_s", "pg_w64_events_per_s",
+    "w8_vs_pg", "w64_vs_pg",
+    "verify_bytes_per_s", "openssl_sha256_bytes_per_s", "openssl_sha256_bytes_per_s_1024",
+    "verify_vs_openssl", "fdatasync_ms", "event_bytes",
+]
+TARGETS = [
+    "w8_ge_25000_and_2x_pg", "w64_ge_50000_and_3x_pg", "w8_p99_le_5ms", "w64_p99_le_5ms",
+    "batch_ge_200000", "verify_ge_70pct_openssl",
+]
+
+
+def main():
+    run = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, timeout=280)
+    if run.returncode != 0:
+        sys.exit(f"benchmark exited with {run.returncode}")
+    report = json.loads(run.stdout)
+    problems = []
+    if not isinstance(report, dict):
+        sys.exit("output is not a JSON object")
+    for key in POSITIVE:
+        value = report.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+            problems.append(f"{key}: {value!r} is not a positive number")
+    targets = report.get("targets")
+    if not isinstance(targets, dict) or sorted(targets) != sorted(TARGETS):
+        problems.append(f"targets: {targets!r} does not name exactly {TARGETS}")
+    elif not all(isinstance(value, bool) for value in targets.values()):
+        problems.append(f"targets: {targets!r} holds a value that is not true/false")
+    machine = report.get("machine", {})
+    if not isinstance(machine.get("cores"), int) or not machine.get("kernel"):
+        problems.append(f"machine: {machine!r} lacks cores or kernel")
+    if not isinstance(report.get("pg_chain_model"), str):
+        problems.append("pg_chain_model is missing")
+    if problems:
+        sys.exit("\n".join(problems))
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
