@@ -9,7 +9,6 @@
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/sha.h>
 
-#include "auditd/ledger/sha256_pair.h"
 #include "common/encoding.h"
 
 namespace cordon::ledger {
@@ -47,33 +46,6 @@ Hash node_hash(const Hash& left, const Hash& right) {
     out[4 * i + 3] = static_cast<std::uint8_t>(context.h[i]);
   }
   return out;
-}
-
-void leaf_hash_pair(std::string_view first, std::string_view second, Hash& first_hash,
-                    Hash& second_hash) {
-  if (!Sha256Pair::available()) {
-    first_hash = leaf_hash(first);
-    second_hash = leaf_hash(second);
-    return;
-  }
-  Sha256Pair::hash(0x00, first, second, first_hash, second_hash);
-}
-
-void node_hash_pair(const Hash& first_left, const Hash& first_right, const Hash& second_left,
-                    const Hash& second_right, Hash& first_hash, Hash& second_hash) {
-  if (!Sha256Pair::available()) {
-    first_hash = node_hash(first_left, first_right);
-    second_hash = node_hash(second_left, second_right);
-    return;
-  }
-  char first_children[64];
-  char second_children[64];
-  std::copy(first_left.begin(), first_left.end(), first_children);
-  std::copy(first_right.begin(), first_right.end(), first_children + 32);
-  std::copy(second_left.begin(), second_left.end(), second_children);
-  std::copy(second_right.begin(), second_right.end(), second_children + 32);
-  Sha256Pair::hash(0x01, std::string_view(first_children, 64), std::string_view(second_children, 64),
-                   first_hash, second_hash);
 }
 
 const Hash& empty_root() {

@@ -18,13 +18,6 @@ Hash leaf_hash(std::string_view leaf);
 // SHA-256(0x01 || left || right): the hash of an interior node (RFC 9162 §2.1.1).
 Hash node_hash(const Hash& left, const Hash& right);
 
-// Two leaf hashes, or two node hashes, at once: the same results as two calls of leaf_hash or
-// node_hash, in about the time of one on CPUs with the SHA extensions (see Sha256Pair).
-void leaf_hash_pair(std::string_view first, std::string_view second, Hash& first_hash,
-                    Hash& second_hash);
-void node_hash_pair(const Hash& first_left, const Hash& first_right, const Hash& second_left,
-                    const Hash& second_right, Hash& first_hash, Hash& second_hash);
-
 // SHA-256 of the empty string: the root of the empty tree (RFC 9162 §2.1.1).
 const Hash& empty_root();
 

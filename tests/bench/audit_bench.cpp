@@ -634,7 +634,8 @@ Result<Report> run(const Settings& settings) {
     return fail(Errc::internal, "cordon-auditd did not stop cleanly: " + auditd.log_tail());
   }
   progress("verifying the daemon's ledger");
-  const auto daemon_ledger = CORDON_TRY(verify_ledger(CORDON_TRY(segment_files(auditd.ledger_dir())), 1));
+  const auto daemon_segments = CORDON_TRY(segment_files(auditd.ledger_dir()));
+  const auto daemon_ledger = CORDON_TRY(verify_ledger(daemon_segments, 1));
   if (daemon_ledger.entries < audit.acknowledged || daemon_ledger.entries <= audit.highest_index) {
     return fail(Errc::integrity, fmt::format("the daemon's ledger holds {} entries, but {} were acknowledged (highest "
                                              "index {})",
@@ -647,7 +648,8 @@ Result<Report> run(const Settings& settings) {
   const auto synthetic_dir = scratch.path() / "synthetic";
   const auto synthetic_entries = CORDON_TRY(write_synthetic_ledger(synthetic_dir, settings.verify_ledger_bytes));
   progress(fmt::format("verifying it, best of {}", verify_repeats));
-  const auto verified = CORDON_TRY(verify_ledger(CORDON_TRY(segment_files(synthetic_dir)), verify_repeats));
+  const auto synthetic_segments = CORDON_TRY(segment_files(synthetic_dir));
+  const auto verified = CORDON_TRY(verify_ledger(synthetic_segments, verify_repeats));
   if (verified.entries != synthetic_entries) {
     return fail(Errc::integrity, fmt::format("verified {} entries of {}", verified.entries, synthetic_entries));
   }

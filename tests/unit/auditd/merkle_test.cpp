@@ -386,31 +386,3 @@ TEST_CASE("aligned pieces of any range fold into the same root") {
     CHECK(range.root() == naive.mth(0, end));
   }
 }
-
-TEST_CASE("paired hashing gives the same digests as one at a time, at every length") {
-  std::mt19937_64 random(1);
-  std::string bytes(1100, '\0');
-  for (auto& c : bytes) c = static_cast<char>(random());
-  for (std::size_t first = 0; first <= 300; ++first) {
-    const std::size_t second = (first * 7 + 13) % 1100;
-    const std::string_view a(bytes.data() + first % 17, first);
-    const std::string_view b(bytes.data() + 3, second);
-    Hash hash_a, hash_b;
-    leaf_hash_pair(a, b, hash_a, hash_b);
-    INFO("lengths " << first << " and " << second);
-    REQUIRE(hash_a == leaf_hash(a));
-    REQUIRE(hash_b == leaf_hash(b));
-    REQUIRE(hash_a == crypto::sha256(std::string("\x00", 1) + std::string(a)));
-  }
-  for (const std::size_t length : {55, 56, 62, 63, 64, 119, 120, 127, 128, 1000, 1099}) {
-    Hash hash_a, hash_b;
-    leaf_hash_pair(std::string_view(bytes.data(), length), std::string_view(bytes.data() + 1, length - 1), hash_a, hash_b);
-    CHECK(hash_a == leaf_hash(std::string_view(bytes.data(), length)));
-    CHECK(hash_b == leaf_hash(std::string_view(bytes.data() + 1, length - 1)));
-  }
-  const Hash l1 = leaf_hash("1"), r1 = leaf_hash("2"), l2 = leaf_hash("3"), r2 = leaf_hash("4");
-  Hash n1, n2;
-  node_hash_pair(l1, r1, l2, r2, n1, n2);
-  CHECK(n1 == node_hash(l1, r1));
-  CHECK(n2 == node_hash(l2, r2));
-}

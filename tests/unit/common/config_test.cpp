@@ -3,6 +3,8 @@
 #include <fstream>
 #include <string>
 
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 
 #include "common/config.h"
@@ -131,7 +133,11 @@ TEST_CASE("config reports TOML syntax errors with a position") {
 }
 
 TEST_CASE("config loads files and reports a missing one") {
-  auto path = std::filesystem::temp_directory_path() / "cordon-config-test.toml";
+  char pattern[] = "/tmp/cordon-config-XXXXXX";
+  int fd = ::mkstemp(pattern);
+  REQUIRE(fd >= 0);
+  ::close(fd);
+  std::filesystem::path path = pattern;
   { std::ofstream(path) << "tenant = \"acme\"\n"; }
   auto loaded = ConfigFile::load(path.string());
   std::filesystem::remove(path);

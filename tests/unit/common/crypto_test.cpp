@@ -251,7 +251,7 @@ TEST_CASE("AES-256-GCM refuses a tampered tag, ciphertext, AAD or nonce as integ
   REQUIRE(crypto::aes256gcm_open(key, nonce, sealed, aad).value() == text_bytes("secret value"));
 
   Bytes bad_tag = sealed;
-  bad_tag.back() ^= 0x01;
+  bad_tag.at(bad_tag.size() - 1) ^= 0x01;
   Bytes bad_ciphertext = sealed;
   bad_ciphertext.front() ^= 0x01;
   Bytes other_nonce = nonce;
