@@ -35,10 +35,14 @@ Result<std::uint64_t> required_number(const ipc::QueryMap& query, std::string_vi
   return *value;
 }
 
-std::optional<std::string> string_param(const ipc::QueryMap& query, std::string_view name) {
+// A filter value. No event has an empty kind, run_id or source, so an empty value can only be a
+// mistake (an unset variable in a script) that would otherwise answer "no such events".
+Result<std::optional<std::string>> filter_param(const ipc::QueryMap& query, std::string_view name) {
   auto found = query.find(name);
-  if (found == query.end()) return std::nullopt;
-  return found->second;
+  if (found == query.end()) return std::optional<std::string>{};
+  if (found->second.empty())
+    return fail(Errc::invalid_argument, fmt::format("query parameter {} must not be empty", name));
+  return std::optional<std::string>{found->second};
 }
 
 } // namespace
@@ -57,9 +61,9 @@ Result<EventsQuery> parse_events_query(const ipc::QueryMap& query, std::uint64_t
   if (out.to > tree_size)
     return fail(Errc::invalid_argument,
                 fmt::format("to {} is beyond the tree size {}", out.to, tree_size));
-  out.filter.kind = string_param(query, "kind");
-  out.filter.run_id = string_param(query, "run_id");
-  out.filter.source = string_param(query, "source");
+  out.filter.kind = CORDON_TRY(filter_param(query, "kind"));
+  out.filter.run_id = CORDON_TRY(filter_param(query, "run_id"));
+  out.filter.source = CORDON_TRY(filter_param(query, "source"));
   return out;
 }
 
@@ -93,6 +97,24 @@ Result<ConsistencyQuery> parse_consistency_query(const ipc::QueryMap& query, std
 }
 
 Json ack_json(const ledger::Ack& ack) { return Json{{"index", ack.index}, {"leaf_hash", ack.leaf_hash}}; }
+
+std::string acks_body(std::span<const ledger::Ack> acks, bool batch) {
+  // {"index":N,"leaf_hash":"<64 hex>"} is at most 20 + 13 + 64 + 15 bytes.
+  std::string out;
+  out.reserve(acks.size() * 112 + 2);
+  if (batch) out.push_back('[');
+  char digits[24];
+  for (std::size_t i = 0; i < acks.size(); ++i) {
+    if (i != 0) out.push_back(',');
+    out.append(R"({"index":)");
+    out.append(digits, std::to_chars(digits, digits + sizeof digits, acks[i].index).ptr);
+    out.append(R"(,"leaf_hash":")");
+    out.append(acks[i].leaf_hash); // lowercase hex: nothing to escape
+    out.append(R"("})");
+  }
+  if (batch) out.push_back(']');
+  return out;
+}
 
 Json hashes_json(std::span<const ledger::Hash> hashes) {
   Json out = Json::array();

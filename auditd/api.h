@@ -45,8 +45,9 @@ struct EventsQuery {
   ledger::EventFilter filter;
 };
 
-// Parses the query of GET /v1/events against the current tree size. Unknown parameters,
-// non-decimal numbers, from > to and to beyond the tree are Errc::invalid_argument.
+// Parses the query of GET /v1/events against the current tree size. Unknown parameters are
+// Errc::unknown_field; non-decimal numbers, from > to, to beyond the tree, a limit outside
+// 1..max_events_page and an empty kind, run_id or source are Errc::invalid_argument.
 Result<EventsQuery> parse_events_query(const ipc::QueryMap& query, std::uint64_t tree_size);
 
 struct InclusionQuery {
@@ -64,6 +65,9 @@ struct ConsistencyQuery {
 Result<ConsistencyQuery> parse_consistency_query(const ipc::QueryMap& query, std::uint64_t tree_size);
 
 Json ack_json(const ledger::Ack& ack);
+// The 201 body of POST /v1/events: ack_json of the one ack, or for a batch an array of them,
+// written without a JSON library (the same bytes as their dump()); this is the hot path.
+std::string acks_body(std::span<const ledger::Ack> acks, bool batch);
 Json hashes_json(std::span<const ledger::Hash> hashes);
 
 } // namespace cordon::auditd

@@ -32,10 +32,7 @@ void append_events(AuditServices& services, const Request& request, const Peer& 
   if (!events) return answer_error(respond, events.error());
   services.ledger.append(std::move(*events), [respond, batch](Result<std::vector<ledger::Ack>> acks) {
     if (!acks) return answer_error(respond, acks.error());
-    if (!batch) return respond(ipc::json_response(201, ack_json(acks->front())));
-    Json out = Json::array();
-    for (const auto& ack : *acks) out.push_back(ack_json(ack));
-    respond(ipc::json_response(201, out));
+    respond(ipc::text_response(201, acks_body(*acks, batch), "application/json"));
   });
 }
 
@@ -131,15 +128,18 @@ void add_read_routes(ipc::Router& router, AuditServices& services,
 // Appends an access.denied event for a refused request; never blocks the connection.
 void audit_denial(ledger::Ledger& ledger, const Request& request, const Peer& peer,
                   std::string_view reason) {
-  Json event = {{"kind", "access.denied"},
-                {"actor", {{"type", "system"}, {"id", "auditd"}}},
-                {"data",
-                 {{"method", std::string(ipc::method_name(request.method))},
-                  {"path", request.path},
-                  {"principal", peer.principal},
-                  {"uid", peer.uid == Peer::unknown_id ? Json() : Json(peer.uid)},
-                  {"transport", peer.transport == ipc::Transport::tls ? "tls" : "unix"},
-                  {"reason", std::string(reason)}}}};
+  Json data = {{"principal", peer.principal},
+               {"uid", peer.uid == Peer::unknown_id ? Json() : Json(peer.uid)},
+               {"transport", peer.transport == ipc::Transport::tls ? "tls" : "unix"},
+               {"reason", std::string(reason)}};
+  // A client certificate refused during the TLS handshake comes without a request.
+  if (!request.path.empty()) {
+    data["method"] = std::string(ipc::method_name(request.method));
+    data["path"] = request.path;
+  }
+  if (!peer.remote_address.empty()) data["remote_address"] = peer.remote_address;
+  if (!peer.tls_subject.empty()) data["tls_subject"] = peer.tls_subject;
+  Json event = {{"kind", "access.denied"}, {"actor", {{"type", "system"}, {"id", "auditd"}}}, {"data", std::move(data)}};
   auto prepared = ledger::prepare_events(event, ledger.context("auditd"));
   if (!prepared) {
     log::error("cannot record a refusal", {{"error", prepared.error().message}});

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 namespace cordon::ledger {
@@ -27,6 +28,11 @@ public:
   int sync_all(int fd) override { return retry([fd] { return ::fsync(fd); }); }
   int truncate(int fd, std::uint64_t length) override {
     return retry([fd, length] { return ::ftruncate(fd, static_cast<off_t>(length)); });
+  }
+  int allocate(int fd, std::uint64_t offset, std::uint64_t length) override {
+    return retry([fd, offset, length] {
+      return ::fallocate(fd, 0, static_cast<off_t>(offset), static_cast<off_t>(length));
+    });
   }
 
 private:

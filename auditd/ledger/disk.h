@@ -20,9 +20,12 @@ public:
   virtual int sync_all(int fd) = 0;
   // ftruncate(fd, length). Returns 0 or an errno value.
   virtual int truncate(int fd, std::uint64_t length) = 0;
+  // fallocate(fd, 0, offset, length): reserves blocks and extends the file, which reads as zeros
+  // there. Returns 0 or an errno value (EOPNOTSUPP where the file system cannot).
+  virtual int allocate(int fd, std::uint64_t offset, std::uint64_t length) = 0;
 };
 
-// pwrite / fdatasync / fsync / ftruncate, retried on EINTR.
+// pwrite / fdatasync / fsync / ftruncate / fallocate, retried on EINTR.
 Disk& system_disk();
 
 } // namespace cordon::ledger

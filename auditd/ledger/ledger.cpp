@@ -9,6 +9,8 @@ namespace {
 constexpr std::size_t min_salt_bytes = 16;
 constexpr unsigned tile_height = 8;
 constexpr unsigned tile_width = 1u << tile_height;
+// The longest a commit waits to gather the requests it expects (see Ledger).
+constexpr std::chrono::microseconds max_gather{1000};
 // After a very large group, the batch buffer is released rather than kept at its peak size.
 constexpr std::size_t kept_batch_capacity = std::size_t{16} << 20;
 
@@ -97,6 +99,7 @@ void Ledger::append(std::vector<PreparedEvent> events, AppendCallback done) {
     }
     m_queued_events += events.size();
     m_queue.push_back(Pending{std::move(events), std::move(done)});
+    if (m_queue.size() < m_wake_at) return; // the commit thread is gathering a larger group
   }
   m_queue_changed.notify_one();
 }
@@ -111,17 +114,33 @@ Result<std::vector<Ack>> Ledger::append_and_wait(std::vector<PreparedEvent> even
 }
 
 void Ledger::commit_loop() {
+  using std::chrono::steady_clock;
   std::vector<Pending> group;
+  std::size_t last_requests = 0;         // requests in the last commit
+  steady_clock::duration last_commit{};  // how long it took
+  steady_clock::time_point last_end{};   // when it ended
   for (;;) {
     {
       std::unique_lock lock(m_queue_mutex);
       m_queue_changed.wait(lock, [this] { return !m_queue.empty() || m_stopping; });
       if (m_queue.empty()) return; // stopping, and everything queued is committed
+      const auto window = std::min<steady_clock::duration>(last_commit, max_gather);
+      if (m_queue.size() < last_requests && !m_stopping && steady_clock::now() - last_end < window) {
+        m_wake_at = last_requests;
+        m_queue_changed.wait_until(lock, last_end + window, [&] {
+          return m_queue.size() >= last_requests || m_stopping;
+        });
+        m_wake_at = 1;
+      }
       std::swap(group, m_queue);
       m_queued_events = 0;
     }
+    const auto start = steady_clock::now();
+    last_requests = group.size();
     commit(group);
     group.clear();
+    last_end = steady_clock::now();
+    last_commit = last_end - start;
   }
 }
 

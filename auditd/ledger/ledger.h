@@ -86,6 +86,12 @@ struct TreeHead {
 // events are consecutive and acknowledged together, and a failed write (disk full, I/O error)
 // fails every request of that group with Errc::unavailable while leaving the ledger usable.
 //
+// Gathering: a group is not cut short by the first request that arrives after a commit. When
+// the last commit took R requests and fewer are queued, the commit thread waits for R of them,
+// for at most as long as that commit took (and never more than a millisecond), unless the queue
+// had been idle longer than that, so that writers who each wait for their ack before sending
+// again share one fdatasync instead of alternating between two. A lone writer never waits.
+//
 // Event times never go backwards: a clock reading earlier than the last event's time is
 // raised to it.
 //
@@ -174,6 +180,7 @@ private:
   std::condition_variable m_queue_changed;
   std::vector<Pending> m_queue;
   std::size_t m_queued_events = 0;
+  std::size_t m_wake_at = 1; // append() wakes the commit thread once this many requests queue
   bool m_stopping = false;
   std::thread m_commit_thread;
 };

@@ -23,6 +23,9 @@ namespace {
 constexpr std::string_view segment_prefix = "seg-";
 constexpr std::string_view segment_suffix = ".jsonl";
 constexpr std::size_t segment_digits = 16;
+// How far the active segment is preallocated beyond the end of a batch (capped by the segment
+// size): large enough that extending it is rare, small enough not to matter on a full disk.
+constexpr std::uint64_t preallocate_bytes = 4 << 20;
 // Reads are done in blocks of about this size, cut at entry boundaries.
 constexpr std::uint64_t read_block_bytes = 4 << 20;
 // Entries whose offsets are copied per acquisition of the reader lock.
@@ -102,10 +105,16 @@ private:
   std::size_t m_size = 0;
 };
 
+// Whether `rest` is only preallocated space that was never written: NUL bytes alone.
+bool is_unused_space(std::string_view rest) {
+  return rest.find_first_not_of('\0') == std::string_view::npos;
+}
+
 // Whether the bytes from a failed entry to the end of the last segment can be a torn write: a
 // final line without '\n', or a first line holding a NUL (never-written blocks read as zeros).
 // A complete line of non-zero bytes was written by someone, so it is not torn.
 bool is_torn_tail(std::string_view rest) {
+  if (is_unused_space(rest)) return false;
   const std::size_t newline = rest.find('\n');
   if (newline == std::string_view::npos) return true;
   return rest.substr(0, newline).find('\0') != std::string_view::npos;
@@ -143,7 +152,10 @@ SegmentStore::SegmentStore(std::filesystem::path directory, SegmentStoreOptions 
       m_disk(options.disk != nullptr ? options.disk : &system_disk()) {}
 
 SegmentStore::~SegmentStore() {
-  if (m_active_fd >= 0) ::close(m_active_fd);
+  if (m_active_fd >= 0) {
+    if (!m_broken) trim_active(); // best effort: open() also cuts unused space
+    ::close(m_active_fd);
+  }
   if (m_directory_fd >= 0) ::close(m_directory_fd);
   if (m_lock_fd >= 0) ::close(m_lock_fd); // releases the flock
 }
@@ -206,6 +218,7 @@ Result<std::unique_ptr<SegmentStore>> SegmentStore::open(const std::filesystem::
     if (store->m_active_fd < 0) {
       return fail(Errc::io_error, "cannot open " + last.path.string() + ": " + errno_text(errno));
     }
+    store->m_allocated = last.bytes; // the scan cut any unused space
   }
   return store;
 }
@@ -260,8 +273,12 @@ Result<void> SegmentStore::scan_segment(std::size_t position, bool last,
   }
   segment.bytes = position_in_file;
 
-  if (problem) {
-    if (!last || !is_torn_tail(text.substr(position_in_file))) return tl::unexpected<Error>(*problem);
+  const std::string_view rest = text.substr(position_in_file);
+  if (problem && is_unused_space(rest)) problem.reset(); // preallocated, never written
+  if (problem && (!last || !is_torn_tail(rest))) return tl::unexpected<Error>(*problem);
+  if (!rest.empty()) {
+    // Counted before the cut: the mapping's pages past the new end fault once it is cut.
+    const std::uint64_t torn_bytes = rest.find_last_not_of('\0') + 1; // npos + 1 == 0: NULs alone
     FileDescriptor fd(::open(segment.path.c_str(), O_RDWR | O_CLOEXEC));
     if (fd.get() < 0) {
       return fail(Errc::io_error, "cannot open " + segment.path.string() + ": " + errno_text(errno));
@@ -272,7 +289,7 @@ Result<void> SegmentStore::scan_segment(std::size_t position, bool last,
       return fail(Errc::io_error, "cannot truncate the torn tail of " + segment.path.string() +
                                       ": " + errno_text(cut));
     }
-    m_truncated_bytes += text.size() - position_in_file;
+    m_truncated_bytes += torn_bytes;
   }
   if (!last && m_size == segment.first_index) {
     return tl::unexpected<Error>(
@@ -286,8 +303,37 @@ std::uint64_t SegmentStore::size() const {
   return m_size;
 }
 
+int SegmentStore::trim_active() {
+  if (m_allocated <= m_segments.back().bytes) return 0;
+  int error = m_disk->truncate(m_active_fd, m_segments.back().bytes);
+  if (error == 0) error = m_disk->sync_data(m_active_fd);
+  if (error == 0) m_allocated = m_segments.back().bytes;
+  return error;
+}
+
+void SegmentStore::reserve(std::uint64_t end) {
+  if (!m_preallocate || end <= m_allocated) return;
+  const std::uint64_t target = std::max(end, std::min(end + preallocate_bytes, m_options.segment_bytes));
+  const int error = m_disk->allocate(m_active_fd, m_allocated, target - m_allocated);
+  if (error == 0) {
+    m_allocated = target;
+  } else if (error == EOPNOTSUPP || error == ENOSYS) {
+    m_preallocate = false; // plain appends from now on
+  }
+  // Otherwise (ENOSPC, …) the write that follows finds out whether the batch itself fits.
+}
+
 Result<void> SegmentStore::start_segment() {
   const std::uint64_t first_index = m_size; // only the writer changes m_size
+  if (!m_segments.empty()) {
+    // The segment being left keeps its entries only, so that only the last one can ever end in
+    // unused space.
+    if (const int trimmed = trim_active(); trimmed != 0) {
+      return fail(Errc::unavailable, "ledger write failed: cannot trim " +
+                                         m_segments.back().path.filename().string() + ": " +
+                                         errno_text(trimmed));
+    }
+  }
   const auto path = m_directory / segment_name(first_index);
   FileDescriptor fd(::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640));
   if (fd.get() < 0) {
@@ -305,6 +351,7 @@ Result<void> SegmentStore::start_segment() {
   }
   if (m_active_fd >= 0) ::close(m_active_fd);
   m_active_fd = fd.release();
+  m_allocated = 0;
   return ok();
 }
 
@@ -325,6 +372,7 @@ Result<void> SegmentStore::append(const LeafBatch& batch) {
   }
   CORDON_TRY_VOID(rotate_if_needed(batch.bytes.size()));
   const std::uint64_t offset = m_segments.back().bytes;
+  reserve(offset + batch.bytes.size());
 
   int error = m_disk->write_at(m_active_fd, batch.bytes, offset);
   if (error == 0) error = m_disk->sync_data(m_active_fd);
@@ -333,6 +381,7 @@ Result<void> SegmentStore::append(const LeafBatch& batch) {
     // durable end. If that fails too, the file's tail is unknown: refuse further appends.
     int cut = m_disk->truncate(m_active_fd, offset);
     if (cut == 0) cut = m_disk->sync_data(m_active_fd);
+    m_allocated = offset; // at most; the next append extends it again
     std::string message = "ledger write failed: " + errno_text(error);
     if (cut != 0) {
       m_broken = true;

@@ -45,6 +45,12 @@ struct LeafBatch {
 // of the directory when it created a segment). Recovery: open() keeps every entry that a
 // successful append() wrote, and drops only a torn tail (see open()).
 //
+// Preallocation: while open, the last segment is extended ahead of its entries with fallocate
+// (it reads as NUL bytes there), so that an append's fdatasync writes the data alone and not
+// also the file's size. A segment is cut back to its entries when the store rotates away from
+// it and when the store is closed; after a crash, the last segments may end in NUL bytes, which
+// open() and the verifier know are not entries.
+//
 // Threads: append() is called by one thread at a time; size() and the readers may run
 // concurrently with it and see only appended (durable) entries.
 class SegmentStore {
@@ -63,7 +69,8 @@ public:
   // of the last segment that cannot be an acknowledged entry, namely a final line without '\n'
   // (a write cut short; garbage or zeros included), or a line holding a NUL byte (a block the
   // file system allocated but never wrote, which only happens to data that was never synced)
-  // together with everything after it. Anything else that fails the checks is corruption, not a
+  // together with everything after it. Unused preallocated space (NUL bytes alone, after the
+  // last entry of any segment) is cut too, but is not a torn tail and is not counted. Anything else that fails the checks is corruption, not a
   // torn write: open fails closed with Errc::integrity naming the first bad index and segment.
   // Errc::unavailable if another process holds the directory; Errc::io_error if it cannot be
   // read or created.
@@ -79,7 +86,8 @@ public:
   // The leaf hash of the last entry found by open() (zero_hash if none). The writer tracks the
   // chain after that itself.
   const Hash& opened_last_leaf_hash() const { return m_opened_last_hash; }
-  // Bytes of torn tail that open() removed (0 for a clean shutdown).
+  // Bytes of torn tail that open() removed, trailing NUL bytes not counted (0 for a clean
+  // shutdown).
   std::uint64_t truncated_bytes() const { return m_truncated_bytes; }
 
   // Appends the batch as entries size() .. size()+batch.size()-1 with one write and one
@@ -111,6 +119,10 @@ private:
                             Hash& prev);
   Result<void> start_segment();
   Result<void> rotate_if_needed(std::uint64_t incoming_bytes);
+  // Extends the active segment's preallocation to cover `end` and some way beyond; best effort.
+  void reserve(std::uint64_t end);
+  // Cuts the active segment back to its entries and syncs it. Returns 0 or an errno value.
+  int trim_active();
   std::uint64_t entry_end(std::size_t segment, std::uint64_t index) const; // needs m_mutex
 
   std::filesystem::path m_directory;
@@ -119,6 +131,8 @@ private:
   int m_directory_fd = -1;
   int m_lock_fd = -1;
   int m_active_fd = -1; // the last segment, open for writing
+  std::uint64_t m_allocated = 0; // the active segment's file size, preallocation included
+  bool m_preallocate = true;     // false once the file system refused fallocate
   bool m_broken = false;
   Hash m_opened_last_hash{};
   std::uint64_t m_truncated_bytes = 0;

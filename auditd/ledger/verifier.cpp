@@ -11,6 +11,7 @@
 #include <thread>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "auditd/ledger/event.h"
@@ -453,6 +454,45 @@ void LedgerVerifier::feed(std::string_view bytes) { m_impl->feed(bytes); }
 
 VerifyReport LedgerVerifier::finish() { return m_impl->finish(); }
 
+namespace {
+
+// The length of the file open as `fd` without a run of NUL bytes at its end that follows a
+// newline or fills the file (unused preallocated space); its whole length otherwise. Everything
+// (UINT64_MAX) for what is not a regular file.
+Result<std::uint64_t> length_without_unused_space(int fd, const std::filesystem::path& path,
+                                                  std::vector<char>& buffer) {
+  struct stat status {};
+  if (::fstat(fd, &status) != 0) {
+    return fail(Errc::io_error, "cannot stat " + path.string() + ": " + errno_text(errno));
+  }
+  if (!S_ISREG(status.st_mode)) return UINT64_MAX; // a pipe: read to its end
+  const auto size = static_cast<std::uint64_t>(status.st_size);
+  std::uint64_t end = size;
+  while (end > 0) {
+    const std::uint64_t start = end - std::min<std::uint64_t>(end, buffer.size());
+    const std::size_t length = static_cast<std::size_t>(end - start);
+    std::size_t done = 0;
+    while (done < length) {
+      const ssize_t got = ::pread(fd, buffer.data() + done, length - done, static_cast<off_t>(start + done));
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) {
+        return fail(Errc::io_error, "cannot read " + path.string() + ": " +
+                                        (got < 0 ? errno_text(errno) : "file shrank while read"));
+      }
+      done += static_cast<std::size_t>(got);
+    }
+    const std::string_view block(buffer.data(), length);
+    const std::size_t last = block.find_last_not_of('\0');
+    if (last != std::string_view::npos) {
+      return block[last] == '\n' ? start + last + 1 : size;
+    }
+    end = start;
+  }
+  return 0;
+}
+
+} // namespace
+
 Result<VerifyReport> verify_jsonl_files(std::span<const std::filesystem::path> files,
                                         VerifyOptions options) {
   auto verifier = CORDON_TRY(LedgerVerifier::create(std::move(options)));
@@ -462,9 +502,14 @@ Result<VerifyReport> verify_jsonl_files(std::span<const std::filesystem::path> f
   for (const auto& path : files) {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return fail(Errc::io_error, "cannot open " + path.string() + ": " + errno_text(errno));
+    auto length = length_without_unused_space(fd, path, buffer);
+    if (!length) {
+      ::close(fd);
+      return tl::unexpected<Error>(length.error());
+    }
     ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-    for (;;) {
-      const ssize_t got = ::read(fd, buffer.data(), buffer.size());
+    for (std::uint64_t remaining = *length; remaining > 0;) {
+      const ssize_t got = ::read(fd, buffer.data(), std::min<std::uint64_t>(buffer.size(), remaining));
       if (got < 0 && errno == EINTR) continue;
       if (got < 0) {
         const int error = errno;
@@ -472,6 +517,7 @@ Result<VerifyReport> verify_jsonl_files(std::span<const std::filesystem::path> f
         return fail(Errc::io_error, "cannot read " + path.string() + ": " + errno_text(error));
       }
       if (got == 0) break;
+      remaining -= static_cast<std::uint64_t>(got);
       verifier->feed(std::string_view(buffer.data(), static_cast<std::size_t>(got)));
     }
     ::close(fd);

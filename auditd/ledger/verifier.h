@@ -85,7 +85,9 @@ private:
 };
 
 // Verifies the concatenation of `files` (read in blocks of a few MiB). Errc::io_error if one cannot be
-// read; verification failures are in the report.
+// read; verification failures are in the report. NUL bytes that end a file right after a line
+// (or fill it) are skipped: they are a live segment's preallocated space (see SegmentStore),
+// never entries. NUL bytes anywhere else are verified like any other byte, and fail.
 Result<VerifyReport> verify_jsonl_files(std::span<const std::filesystem::path> files,
                                         VerifyOptions options);
 

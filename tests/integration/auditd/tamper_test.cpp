@@ -159,7 +159,9 @@ TEST_CASE("a torn tail left by a crash is cut at start-up and recorded as ledger
     std::ofstream torn(segment, std::ios::app | std::ios::binary);
     torn << R"({"actor":{"id":"half","type":"agent"},"data":{"cut":)";
   }
-  REQUIRE(auditd.process.start().has_value());
+  auto restarted = auditd.process.start();
+  INFO((restarted ? std::string() : restarted.error().message + "\n" + auditd.process.log_tail()));
+  REQUIRE(restarted.has_value());
   ipc::UnixClient client(auditd.process.socket_path());
   CHECK(tree_size(client) == 62); // 60, ledger.recovered, auditd.started
   auto recovered = client.get("/v1/events?kind=ledger.recovered")->body;

@@ -71,6 +71,9 @@ public:
     }
     return system_disk().truncate(fd, length);
   }
+  int allocate(int fd, std::uint64_t offset, std::uint64_t length) override {
+    return system_disk().allocate(fd, offset, length);
+  }
 };
 
 } // namespace
@@ -138,7 +141,9 @@ TEST_CASE("a torn final line is truncated on reopen and the chain continues afte
   const std::size_t good_size = read_file(path).size();
   SECTION("half a line") { append_file(path, leaves[5].substr(0, leaves[5].size() / 2)); }
   SECTION("a whole line without its newline") { append_file(path, leaves[5]); }
-  SECTION("zero bytes") { append_file(path, std::string(4096, '\0')); }
+  SECTION("a cut line followed by zero bytes") {
+    append_file(path, leaves[5].substr(0, 30) + std::string(4096, '\0'));
+  }
   SECTION("zeros, then the rest of a batch") {
     append_file(path, std::string(100, '\0') + leaves[5].substr(100) + "\n" + leaves[6] + "\n");
   }
@@ -156,6 +161,51 @@ TEST_CASE("a torn final line is truncated on reopen and the chain continues afte
   CHECK(store->size() == 8);
   CHECK(store->truncated_bytes() == 0);
   CHECK(read_all(*store) == leaves);
+}
+
+TEST_CASE("the live segment is preallocated, and cut back to its entries on close and rotation") {
+  TempDir dir;
+  const auto leaves = chained_leaves(40);
+  const auto path = dir / first_segment.string();
+  std::uint64_t entry_bytes = 0;
+  {
+    auto store = open_store(dir, SegmentStoreOptions{.segment_bytes = 1 << 20});
+    REQUIRE(store->append(batch_of(leaves, 0, 5)));
+    for (std::size_t i = 0; i < 5; ++i) entry_bytes += leaves[i].size() + 1;
+    // The file system here supports fallocate: the file runs ahead of its entries, as zeros.
+    const std::string live = read_file(path);
+    CHECK(live.size() == std::uint64_t{1} << 20);
+    CHECK(live.find_first_not_of('\0', entry_bytes) == std::string::npos);
+    CHECK(read_all(*store) == std::vector<std::string>(leaves.begin(), leaves.begin() + 5));
+  }
+  CHECK(read_file(path).size() == entry_bytes);
+  {
+    // A segment the store rotates away from keeps only its entries.
+    auto store = open_store(dir, SegmentStoreOptions{.segment_bytes = entry_bytes + 10});
+    CHECK(store->truncated_bytes() == 0);
+    REQUIRE(store->append(batch_of(leaves, 5, 10)));
+    CHECK(read_file(path).size() == entry_bytes);
+  }
+}
+
+TEST_CASE("unused preallocated space left by a crash is cut on open and not counted as torn") {
+  TempDir dir;
+  const auto leaves = chained_leaves(6);
+  {
+    auto store = open_store(dir);
+    REQUIRE(store->append(batch_of(leaves, 0, 4)));
+  }
+  const auto path = dir / first_segment.string();
+  const std::size_t good_size = read_file(path).size();
+  append_file(path, std::string(1 << 20, '\0')); // what a SIGKILL leaves of the preallocation
+  {
+    auto store = open_store(dir);
+    CHECK(store->size() == 4);
+    CHECK(store->truncated_bytes() == 0);
+    CHECK(read_file(path).size() == good_size);
+    REQUIRE(store->append(batch_of(leaves, 4, 6)));
+  }
+  CHECK(read_all(*open_store(dir)) == leaves);
 }
 
 TEST_CASE("a complete line of garbage after the last entry is corruption, not a torn write") {
@@ -271,7 +321,8 @@ TEST_CASE("a failed write leaves the store usable and nothing of the batch behin
   auto store = open_store(dir, {.disk = &disk});
   REQUIRE(store->append(batch_of(leaves, 0, 3)));
   const auto path = dir / first_segment.string();
-  const std::size_t durable = read_file(path).size();
+  // The entries alone: the file also holds preallocated space until a failed write cuts it.
+  const std::size_t durable = leaves[0].size() + leaves[1].size() + leaves[2].size() + 3;
 
   SECTION("disk full during the write") {
     disk.failing_writes = 1;

@@ -225,6 +225,35 @@ TEST_CASE("a truncated file reports where it ends") {
   }
 }
 
+TEST_CASE("files ending in preallocated NUL bytes verify; NUL bytes anywhere else fail") {
+  TempDir dir;
+  const auto log = signed_log(dir, 20, {20});
+  const std::string bytes = log.jsonl();
+  const auto path = dir / "segment.jsonl";
+  const std::vector<std::filesystem::path> files{path};
+  SECTION("after the last line, as a live segment has them") {
+    write_file(path, bytes + std::string(3 << 20, '\0'));
+    const auto report = verify_jsonl_files(files, options_for(log));
+    REQUIRE(report);
+    CHECK(report->ok());
+    CHECK(report->entries == 20);
+  }
+  SECTION("after a cut line: the entry is truncated") {
+    write_file(path, bytes.substr(0, log.offset_of(19) + 10) + std::string(4096, '\0'));
+    const auto report = verify_jsonl_files(files, options_for(log));
+    REQUIRE(report);
+    CHECK(failure_index(*report) == 19);
+  }
+  SECTION("inside the log") {
+    std::string holed = bytes;
+    holed.replace(log.offset_of(7), 64, std::string(64, '\0'));
+    write_file(path, holed);
+    const auto report = verify_jsonl_files(files, options_for(log));
+    REQUIRE(report);
+    CHECK(failure_index(*report) == 7);
+  }
+}
+
 TEST_CASE("a rewritten suffix is caught by the checkpoint and reported after the last good one") {
   TempDir dir;
   const auto log = signed_log(dir, 30, {10, 30});
