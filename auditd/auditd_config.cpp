@@ -31,21 +31,44 @@ Result<AuditorListenerConfig> parse_auditor(const ConfigFile& table) {
   return out;
 }
 
+// A sink's destination: required and non-empty (an empty DSN would make libpq fall back to its
+// environment defaults, an empty path names no file).
+Result<std::string> sink_destination(const ConfigFile& table, std::string_view key) {
+  auto value = CORDON_TRY(table.string(key));
+  if (value.empty())
+    return fail(Errc::invalid_argument,
+                fmt::format("{}: {}.{} must not be empty", table.source(), table.key_prefix(), key));
+  return value;
+}
+
+// Each type takes only its own destination key: a `path` on a PostgreSQL sink is a mistake.
 Result<SinkConfig> parse_sink(const ConfigFile& table) {
-  CORDON_TRY_VOID(table.require_known_keys({"type", "dsn", "path"}));
   SinkConfig sink;
   auto type = CORDON_TRY(table.string("type"));
   if (type == "postgres") {
+    CORDON_TRY_VOID(table.require_known_keys({"type", "dsn"}));
     sink.type = SinkConfig::Type::postgres;
-    sink.dsn = CORDON_TRY(table.string("dsn"));
+    sink.dsn = CORDON_TRY(sink_destination(table, "dsn"));
   } else if (type == "jsonl") {
+    CORDON_TRY_VOID(table.require_known_keys({"type", "path"}));
     sink.type = SinkConfig::Type::jsonl;
-    sink.path = CORDON_TRY(table.string("path"));
+    sink.path = CORDON_TRY(sink_destination(table, "path"));
   } else {
     return fail(Errc::invalid_argument,
                 fmt::format("{}: auditd.sinks type \"{}\" is not postgres or jsonl", table.source(), type));
   }
   return sink;
+}
+
+// An octal mode string such as "0660": 1 to 4 octal digits, at most 0777. Parsed by hand, since
+// std::stoul would accept leading spaces and signs and wrap values beyond 32 bits into range.
+std::optional<std::uint32_t> parse_socket_mode(std::string_view text) {
+  if (text.empty() || text.size() > 4 || text.find_first_not_of("01234567") != std::string_view::npos)
+    return std::nullopt;
+  std::uint32_t mode = 0;
+  for (char digit : text) mode = mode * 8 + static_cast<std::uint32_t>(digit - '0');
+  if (mode > 0777) return std::nullopt;
+  return mode;
 }
 
 } // namespace
@@ -65,15 +88,12 @@ Result<AuditdConfig> parse_auditd_config(const ConfigFile& file) {
                                             "sinks"}));
   config.socket = CORDON_TRY(table.optional_string("socket")).value_or(config.socket);
   if (auto mode = CORDON_TRY(table.optional_string("socket_mode"))) {
-    try {
-      std::size_t used = 0;
-      config.socket_mode = static_cast<std::uint32_t>(std::stoul(*mode, &used, 8));
-      if (used != mode->size() || config.socket_mode > 0777) throw std::invalid_argument("mode");
-    } catch (const std::exception&) {
+    auto parsed = parse_socket_mode(*mode);
+    if (!parsed)
       return fail(Errc::invalid_argument,
                   fmt::format("{}: auditd.socket_mode must be an octal string such as \"0660\"",
                               file.source()));
-    }
+    config.socket_mode = *parsed;
   }
   config.state_dir = CORDON_TRY(table.optional_string("state_dir")).value_or(config.state_dir);
   config.origin = CORDON_TRY(table.optional_string("origin"))
