@@ -82,14 +82,15 @@ Result<void> LocalCopy::save_checkpoint(std::uint64_t size, const std::string& n
 
 Result<std::vector<std::string>> LocalCopy::checkpoints() const {
   std::vector<std::string> notes;
+  // A copy without a checkpoints directory simply has none (is_directory reports ENOENT).
   std::error_code error;
   if (std::filesystem::is_directory(checkpoints_dir(), error)) {
     for (const auto& entry : std::filesystem::directory_iterator(checkpoints_dir(), error)) {
       if (entry.path().extension() != ".note") continue;
       notes.push_back(CORDON_TRY(read_file(entry.path())));
     }
+    if (error) return fail(Errc::io_error, "cannot list " + checkpoints_dir().string() + ": " + error.message());
   }
-  if (error) return fail(Errc::io_error, "cannot list " + checkpoints_dir().string() + ": " + error.message());
   if (std::filesystem::exists(verified_path())) notes.push_back(CORDON_TRY(read_file(verified_path())));
   return notes;
 }

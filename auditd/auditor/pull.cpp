@@ -3,10 +3,16 @@
 #include "auditd/auditor/commands.h"
 #include "auditd/auditor/local_copy.h"
 #include "auditd/ledger/checkpoint.h"
+#include "auditd/ledger/event.h"
 #include "common/ipc/client_request.h"
 
 namespace cordon::auditor {
 namespace {
+
+// Entries asked for per request: a page of the largest leaves stays under the HTTPS client's
+// response limit (the server's default page of 10,000 would not).
+constexpr std::uint64_t page_entries = 1000;
+static_assert(page_entries * (ledger::max_leaf_bytes + 1) < ipc::ClientOptions{}.max_response_bytes);
 
 Result<std::string> fetch_ok(const Fetch& fetch, const std::string& target) {
   auto response = CORDON_TRY(fetch(target));
@@ -40,7 +46,7 @@ Result<void> pull(const Fetch& fetch, const PullOptions& options, std::ostream& 
                             size, have));
 
   while (have < size) {
-    auto response = CORDON_TRY(fetch(fmt::format("/v1/events?from={}&to={}", have, size)));
+    auto response = CORDON_TRY(fetch(fmt::format("/v1/events?from={}&to={}&limit={}", have, size, page_entries)));
     if (response.status != 200) return tl::unexpected<Error>(ipc::error_from_response(response));
     std::uint64_t lines = 0;
     for (char c : response.body) lines += c == '\n' ? 1 : 0;

@@ -68,7 +68,12 @@ int main(int argc, char** argv) {
   hmac->add_option("--salt-file", salt_file, "the tenant's audit salt")->required();
   hmac->add_option("value", value, "the value")->required();
 
-  CLI11_PARSE(app, argc, argv);
+  // Exit status 1 is kept for evidence of tampering: a usage error is 2, like any other failure.
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    return app.exit(error) == 0 ? 0 : 2;
+  }
 
   if (pull->parsed()) {
     if (url.rfind("https://", 0) != 0) return report(fail(Errc::invalid_argument, "--url must be https://host:port"));

@@ -98,6 +98,18 @@ public:
 
 protected:
   void begin() override {
+    // Keeps the subject of a client certificate that fails verification, for the refusal's
+    // audit record (the failed handshake leaves no certificate behind).
+    beast::error_code ignored;
+    m_stream.set_verify_callback(
+        [this](bool preverified, asio::ssl::verify_context& context) {
+          X509* leaf = X509_STORE_CTX_get0_cert(context.native_handle());
+          if (!preverified && leaf != nullptr && m_rejected_subject.empty()) {
+            m_rejected_subject = subject_rfc2253(leaf);
+          }
+          return preverified;
+        },
+        ignored);
     m_stream.async_handshake(asio::ssl::stream_base::server,
                              [self = shared_self()](beast::error_code error) {
                                self->on_handshake(error);
@@ -153,6 +165,7 @@ private:
     if (m_phase != Phase::starting) return;
     if (error) {
       log::debug("TLS handshake failed", {{"remote", m_remote_address}, {"error", error.message()}});
+      report_rejected_certificate();
       close();
       return;
     }
@@ -169,8 +182,24 @@ private:
     read_request();
   }
 
+  // A client certificate that failed verification is a refused credential, reported to the
+  // DeniedHook like a 401 (with an empty Request: none was read). Other failed handshakes (an
+  // older TLS version, a port scan) present no credential and are only logged.
+  void report_rejected_certificate() {
+    const long result = SSL_get_verify_result(m_stream.native_handle());
+    if (result == X509_V_OK) return;
+    Peer peer = base_peer();
+    peer.principal = "anonymous";
+    peer.tls_subject = m_rejected_subject;
+    Request none;
+    none.method = Method::other;
+    m_context->router->report_denied(
+        none, peer, std::string("client certificate rejected: ") + X509_verify_cert_error_string(result));
+  }
+
   std::shared_ptr<const TlsShared> m_shared;
   std::string m_remote_address;
+  std::string m_rejected_subject;
   bool m_handshake_done = false;
   std::optional<Peer> m_certificate_peer;
   Peer m_token_peer;

@@ -8,7 +8,6 @@
 // until it answers.
 
 #include <algorithm>
-#include <array>
 #include <charconv>
 #include <chrono>
 #include <cstdint>
@@ -302,9 +301,12 @@ private:
     }
     // A HEAD response describes the body it does not send.
     std::size_t body_size = m_head_request ? 0 : m_response.body.size();
-    std::array<asio::const_buffer, 2> buffers{asio::buffer(m_head),
-                                              asio::buffer(m_response.body.data(), body_size)};
-    asio::async_write(m_stream, buffers,
+    // Not a std::array of two buffers: Asio 1.74 writes those with a special case that passes
+    // the consumed head as an empty first buffer, and Beast's ssl_stream (a flat_stream) then
+    // writes nothing and reports success, so over TLS a body above 16 KiB never left.
+    asio::async_write(m_stream,
+                      beast::buffers_cat(asio::buffer(m_head),
+                                         asio::buffer(m_response.body.data(), body_size)),
                       [self = this->shared_from_this(), keep_alive](beast::error_code error,
                                                                    std::size_t) {
                         self->on_write(error, keep_alive);

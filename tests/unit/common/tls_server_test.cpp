@@ -165,9 +165,17 @@ struct TlsHarness {
                                   {"tls", peer.transport == Transport::tls},
                                   {"remote", peer.remote_address}}));
     });
+    // Bodies of `size` bytes, larger than a TLS record (16 KiB) and than one write.
+    router->add(Method::get, "/v1/large", {"auditor"}, [](const Request& request, const Peer&, Responder respond) {
+      const auto size = std::stoul(std::string(request.query_param("size").value_or("0")));
+      std::string body(size, '\0');
+      for (std::size_t i = 0; i < size; ++i) body[i] = static_cast<char>('a' + i % 26);
+      respond(text_response(200, std::move(body), "application/octet-stream"));
+    });
     router->set_denied_hook([this](const Request&, const Peer& peer, std::string_view reason) {
       std::lock_guard lock(mutex);
-      denials.push_back(peer.principal + ": " + std::string(reason));
+      denials.push_back(peer.principal + ": " + std::string(reason) +
+                        (peer.tls_subject.empty() ? "" : " [" + peer.tls_subject + "]"));
     });
     TlsServerOptions options;
     options.cert_file = pki.server_cert;
@@ -299,6 +307,50 @@ TEST_CASE("TLS listener fails the handshake of a client certificate from another
   auto response = client.get("/v1/whoami");
   // TLS 1.3 clients learn of the rejection only when they read.
   REQUIRE_FALSE(response);
+}
+
+TEST_CASE("TLS listener reports a client certificate it rejected to the denied hook") {
+  TlsHarness harness;
+  auto options = harness.client_options();
+  options.client_cert_file = harness.pki.stranger_cert;
+  options.client_key_file = harness.pki.stranger_key;
+  auto client = make_client(options);
+  REQUIRE_FALSE(client.get("/v1/whoami"));
+  // The client may see the alert before the server's handshake handler has run.
+  std::vector<std::string> denials;
+  for (int i = 0; i < 200 && denials.empty(); ++i) {
+    std::this_thread::sleep_for(10ms);
+    std::lock_guard lock(harness.mutex);
+    denials = harness.denials;
+  }
+  REQUIRE(denials.size() == 1);
+  CHECK(denials[0].rfind("anonymous: client certificate rejected: ", 0) == 0);
+  CHECK(denials[0].find("[CN=mallory]") != std::string::npos);
+}
+
+TEST_CASE("TLS listener does not report handshakes that present no certificate") {
+  TlsHarness harness;
+  CHECK_FALSE(handshake_with_max_version(harness.server->port(), TLS1_2_VERSION));
+  CHECK(handshake_with_max_version(harness.server->port(), TLS1_3_VERSION));
+  std::this_thread::sleep_for(50ms);
+  std::lock_guard lock(harness.mutex);
+  CHECK(harness.denials.empty());
+}
+
+TEST_CASE("HTTPS responses larger than a TLS record arrive whole, on a connection kept alive") {
+  TlsHarness harness;
+  auto options = harness.client_options();
+  options.bearer_token = good_token;
+  auto client = make_client(options);
+  for (std::size_t size : {16383u, 16384u, 16385u, 100'000u, 3'000'000u, 10u}) {
+    INFO(size);
+    auto response = client.get("/v1/large?size=" + std::to_string(size));
+    REQUIRE(response);
+    CHECK(response->status == 200);
+    REQUIRE(response->body.size() == size);
+    CHECK(response->body.back() == static_cast<char>('a' + (size - 1) % 26));
+  }
+  CHECK(harness.server->connection_count() == 1);
 }
 
 TEST_CASE("TLS listener keeps a connection alive across requests") {
