@@ -236,7 +236,7 @@ Result<Hash> Ledger::leaf_hash(std::uint64_t index) const {
 }
 
 Result<EventPage> Ledger::events(std::uint64_t from, std::uint64_t to, const EventFilter& filter,
-                                 std::size_t limit) const {
+                                 std::size_t limit, std::size_t max_bytes) const {
   const std::uint64_t size = this->size();
   if (from > size) {
     return fail(Errc::invalid_argument, "from " + std::to_string(from) +
@@ -253,9 +253,11 @@ Result<EventPage> Ledger::events(std::uint64_t from, std::uint64_t to, const Eve
 
   EventPage page;
   page.next = to;
+  std::size_t page_bytes = 0;
   std::optional<Error> problem;
   CORDON_TRY_VOID(m_store->read(from, to, [&](std::uint64_t index, std::string_view leaf) {
-    if (page.entries.size() == limit) {
+    if (page.entries.size() == limit ||
+        (!page.entries.empty() && page_bytes + leaf.size() > max_bytes)) {
       page.next = index;
       return false;
     }
@@ -278,6 +280,7 @@ Result<EventPage> Ledger::events(std::uint64_t from, std::uint64_t to, const Eve
     if (kind && fields->kind != *kind) return true;
     if (source && fields->source != *source) return true;
     if (run_id && (!fields->run_id || *fields->run_id != *run_id)) return true;
+    page_bytes += leaf.size() + 1;
     page.entries.push_back(LedgerEntry{index, std::string(leaf), hash});
     return true;
   }));

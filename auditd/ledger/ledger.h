@@ -131,11 +131,14 @@ public:
   // Errc::not_found for an index ≥ size().
   Result<Hash> leaf_hash(std::uint64_t index) const;
 
-  // Entries [from, min(to, size())) that match `filter`, at most `limit` of them, each checked
-  // against the tree's leaf hash (Errc::integrity if a segment file changed under the ledger).
-  // Errc::invalid_argument if from > size() or from > to.
+  // Entries [from, min(to, size())) that match `filter`, at most `limit` of them and, past the
+  // first, at most `max_bytes` of leaves in all, each checked against the tree's leaf hash
+  // (Errc::integrity if a segment file changed under the ledger). Errc::invalid_argument if
+  // from > size() or from > to.
   Result<EventPage> events(std::uint64_t from, std::uint64_t to, const EventFilter& filter = {},
-                           std::size_t limit = 1000) const;
+                           std::size_t limit = 1000,
+                           std::size_t max_bytes = default_page_bytes) const;
+  static constexpr std::size_t default_page_bytes = std::size_t{16} << 20;
 
   // C2SP tlog-tiles hash tile: level L, index N, width W (1..256) is the concatenation of the
   // 32-byte hashes of the complete subtrees of 2^(8L) leaves numbered N·256 .. N·256+W-1.

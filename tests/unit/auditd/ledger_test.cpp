@@ -185,6 +185,17 @@ TEST_CASE("events can be filtered by kind, run and source") {
   CHECK(rest->entries.size() == 1);
   CHECK(rest->next == 5);
 
+  // A byte cap ends a page early, but never before its first entry.
+  const std::size_t leaf_bytes = ledger->events(0, 1)->entries.front().leaf.size();
+  auto capped = ledger->events(0, 100, {}, 100, leaf_bytes + 1);
+  REQUIRE(capped);
+  CHECK(capped->entries.size() == 1);
+  CHECK(capped->next == 1);
+  auto tiny = ledger->events(2, 100, {}, 100, 1);
+  REQUIRE(tiny);
+  CHECK(tiny->entries.size() == 1);
+  CHECK(tiny->next == 3);
+
   CHECK(ledger->events(6, 10).error().code == Errc::invalid_argument);
   CHECK(ledger->events(3, 2).error().code == Errc::invalid_argument);
   CHECK(ledger->events(5, 5)->entries.empty());
