@@ -151,8 +151,12 @@ Result<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view tex
   }
   if (pos != text.size()) return invalid();
 
-  auto local = sys_days(date) + hours(hour) + minutes(minute) + seconds(second) + fraction;
-  return time_point_cast<system_clock::duration>(local - offset);
+  // Whole seconds first: years 0000..9999 fit in seconds, not in system_clock's nanoseconds.
+  const sys_seconds instant = sys_days(date) + hours(hour) + minutes(minute) + seconds(second) - offset;
+  const auto earliest = floor<seconds>(system_clock::time_point::min()) + seconds(1);
+  const auto latest = floor<seconds>(system_clock::time_point::max()) - seconds(1);
+  if (instant < earliest || instant > latest) return invalid();
+  return time_point_cast<system_clock::duration>(instant) + duration_cast<system_clock::duration>(fraction);
 }
 
 } // namespace cordon

@@ -54,7 +54,8 @@ std::string format_rfc3339_micros(std::chrono::system_clock::time_point time);
 
 // Parses an RFC 3339 date-time: "YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)". Accepts a
 // lowercase 't'/'z' and 1..9 fraction digits (RFC 3339 §5.6). Rejects everything else, including
-// leap seconds (":60"), impossible dates and trailing characters, with Errc::invalid_argument.
+// leap seconds (":60"), impossible dates, trailing characters and instants system_clock cannot
+// hold (libstdc++ counts nanoseconds: 1677-09-21 to 2262-04-11), with Errc::invalid_argument.
 Result<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view text);
 
 } // namespace cordon

@@ -1,29 +1,23 @@
 #include "common/json.h"
 
 #include <algorithm>
-#include <array>
-#include <charconv>
 #include <cmath>
 #include <new>
 #include <optional>
 #include <vector>
 
+#include "common/detail/jcs.h"
 #include "common/utf8.h"
 
 namespace cordon {
 namespace {
 
-// Key names from untrusted input appear in error messages quoted, escaped and cut to this many
-// bytes, so a hostile key can neither flood a log nor inject control characters into it.
-constexpr std::size_t max_quoted_name_bytes = 64;
-
-std::string quoted_name(std::string_view name) {
-  std::string out;
-  const bool cut = name.size() > max_quoted_name_bytes;
-  append_canonical_string(out, cut ? utf8_prefix(name, max_quoted_name_bytes) : name);
-  if (cut) out += "...";
-  return out;
-}
+using detail::append_double;
+using detail::append_integer;
+using detail::append_string;
+using detail::InvalidUtf8;
+using detail::quoted_name;
+using detail::utf16_less;
 
 // Builds a document from nlohmann's SAX events. Unlike the stock DOM builder, which keeps the
 // last of duplicate keys, it refuses them, and it refuses nesting deeper than `max_depth`
@@ -117,149 +111,12 @@ private:
   std::optional<Error> m_error;
 };
 
-// True when UTF-8 byte order (std::map's order) may differ from UTF-16 code unit order: only
-// characters U+E000..U+FFFF (lead byte 0xEE, 0xEF) and above U+FFFF (0xF0..0xF4) sort
-// differently, so keys without any byte >= 0xEE are already in canonical order.
+// True when some key of `members` may sort differently in UTF-16 code unit order than in
+// UTF-8 byte order (std::map's order).
 bool needs_utf16_sort(const Json::object_t& members) {
-  for (const auto& member : members) {
-    for (const char c : member.first) {
-      if (static_cast<unsigned char>(c) >= 0xee) return true;
-    }
-  }
-  return false;
-}
-
-// The first UTF-16 code unit of a code point.
-char32_t first_utf16_unit(char32_t code_point) {
-  return code_point >= 0x10000 ? 0xd800 + ((code_point - 0x10000) >> 10) : code_point;
-}
-
-// Orders strings by their UTF-16 code units (RFC 8785 §3.2.3).
-bool utf16_less(std::string_view a, std::string_view b) {
-  std::size_t i = 0;
-  std::size_t j = 0;
-  while (i < a.size() && j < b.size()) {
-    const char32_t x = utf8_decode_lenient(a, i);
-    const char32_t y = utf8_decode_lenient(b, j);
-    if (x == y) continue;
-    const char32_t x_unit = first_utf16_unit(x);
-    const char32_t y_unit = first_utf16_unit(y);
-    // Equal first units mean two supplementary characters, whose code point order is their
-    // UTF-16 order.
-    return x_unit != y_unit ? x_unit < y_unit : x < y;
-  }
-  return i == a.size() && j < b.size();
-}
-
-enum class InvalidUtf8 { refuse, replace };
-
-// Appends `text` as a JCS string literal. Returns false, having appended part of it, when the
-// text is not UTF-8 and the policy is `refuse`; `replace` writes U+FFFD per ill-formed byte.
-bool append_string(std::string& out, std::string_view text, InvalidUtf8 policy) {
-  static constexpr std::string_view hex_digits = "0123456789abcdef";
-  out.push_back('"');
-  std::size_t run_start = 0;
-  std::size_t i = 0;
-  const auto flush_run = [&] { out.append(text.data() + run_start, i - run_start); };
-  while (i < text.size()) {
-    const auto byte = static_cast<unsigned char>(text[i]);
-    if (byte >= 0x20 && byte < 0x80 && byte != '"' && byte != '\\') {
-      ++i;
-      continue;
-    }
-    if (byte >= 0x80) {
-      const std::size_t length = utf8_sequence_length(text, i);
-      if (length != 0) {
-        i += length;
-        continue;
-      }
-      if (policy == InvalidUtf8::refuse) return false;
-      flush_run();
-      out.append("\xef\xbf\xbd");
-    } else {
-      flush_run();
-      switch (byte) {
-      case '"': out.append("\\\""); break;
-      case '\\': out.append("\\\\"); break;
-      case '\b': out.append("\\b"); break;
-      case '\f': out.append("\\f"); break;
-      case '\n': out.append("\\n"); break;
-      case '\r': out.append("\\r"); break;
-      case '\t': out.append("\\t"); break;
-      default:
-        out.append("\\u00");
-        out.push_back(hex_digits[byte >> 4]);
-        out.push_back(hex_digits[byte & 0x0f]);
-      }
-    }
-    run_start = ++i;
-  }
-  flush_run();
-  out.push_back('"');
-  return true;
-}
-
-template <class Integer>
-void append_integer(std::string& out, Integer value) {
-  std::array<char, 24> buffer{};
-  const auto result = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value);
-  out.append(buffer.data(), result.ptr);
-}
-
-// ECMAScript Number::toString (ECMA-262 §6.1.6.1.20) for a finite value, as RFC 8785 §3.2.2.3
-// requires. std::to_chars gives the shortest digits that round-trip, nearest to the value,
-// which is exactly the digit string ECMAScript specifies; only the layout differs.
-void append_double(std::string& out, double value) {
-  if (value == 0) { // +0 and -0 both print as "0"
-    out.push_back('0');
-    return;
-  }
-  if (value < 0) {
-    out.push_back('-');
-    value = -value;
-  }
-  std::array<char, 32> buffer{};
-  const auto result = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value,
-                                    std::chars_format::scientific);
-  const std::string_view scientific(buffer.data(),
-                                    static_cast<std::size_t>(result.ptr - buffer.data()));
-  const std::size_t e_position = scientific.find('e');
-
-  std::array<char, 20> digits{};
-  int k = 0; // digit count
-  for (const char c : scientific.substr(0, e_position)) {
-    if (c != '.') digits[static_cast<std::size_t>(k++)] = c;
-  }
-  const std::string_view exponent_text = scientific.substr(e_position + 2);
-  int exponent = 0;
-  std::from_chars(exponent_text.data(), exponent_text.data() + exponent_text.size(), exponent);
-  if (scientific[e_position + 1] == '-') exponent = -exponent;
-  const int n = exponent + 1; // value = digits × 10^(n−k)
-  const auto digit_range = [&](int from, int to) {
-    out.append(digits.data() + from, static_cast<std::size_t>(to - from));
-  };
-
-  if (k <= n && n <= 21) {
-    digit_range(0, k);
-    out.append(static_cast<std::size_t>(n - k), '0');
-  } else if (0 < n && n <= 21) {
-    digit_range(0, n);
-    out.push_back('.');
-    digit_range(n, k);
-  } else if (-6 < n && n <= 0) {
-    out.append("0.");
-    out.append(static_cast<std::size_t>(-n), '0');
-    digit_range(0, k);
-  } else {
-    digit_range(0, 1);
-    if (k > 1) {
-      out.push_back('.');
-      digit_range(1, k);
-    }
-    out.push_back('e');
-    out.push_back(n - 1 < 0 ? '-' : '+');
-    append_integer(out, n - 1 < 0 ? 1 - n : n - 1);
-  }
+  return std::any_of(members.begin(), members.end(), [](const auto& member) {
+    return detail::sorts_differently_in_utf16(member.first);
+  });
 }
 
 // Writes canonical JSON into one string. On failure it records why and stops; the caller

@@ -11,13 +11,20 @@ tl::unexpected<Error> malformed(std::string message) {
   return fail(Errc::invalid_argument, "malformed checkpoint: " + std::move(message));
 }
 
+// The origin rules format_checkpoint writes and parse_checkpoint reads by, so that every
+// checkpoint text parse_checkpoint accepts is exactly the one format_checkpoint writes for it.
+Result<void> check_origin(std::string_view origin) {
+  if (origin.empty()) return malformed("empty origin");
+  for (const char c : origin) {
+    if (static_cast<unsigned char>(c) < 0x20) return malformed("control character in the origin");
+  }
+  return ok();
+}
+
 } // namespace
 
 Result<std::string> format_checkpoint(const Checkpoint& checkpoint) {
-  if (checkpoint.origin.empty()) return malformed("empty origin");
-  for (const char c : checkpoint.origin) {
-    if (static_cast<unsigned char>(c) < 0x20) return malformed("control character in the origin");
-  }
+  CORDON_TRY_VOID(check_origin(checkpoint.origin));
   return checkpoint.origin + "\n" + std::to_string(checkpoint.size) + "\n" +
          hash_to_base64(checkpoint.root) + "\n";
 }
@@ -33,7 +40,7 @@ Result<Checkpoint> parse_checkpoint(std::string_view text) {
   if (!text.empty()) return malformed("unexpected extension lines");
 
   Checkpoint checkpoint;
-  if (lines[0].empty()) return malformed("empty origin");
+  CORDON_TRY_VOID(check_origin(lines[0]));
   checkpoint.origin = std::string(lines[0]);
 
   const std::string_view size = lines[1];

@@ -26,8 +26,9 @@ struct Checkpoint {
 Result<std::string> format_checkpoint(const Checkpoint& checkpoint);
 
 // Parses a checkpoint note text strictly: exactly three lines, each ending in '\n', a non-empty
-// origin, a decimal size without leading zeros, the base64 of a 32-byte root. Extension lines
-// are refused (Cordon never writes them, and monitors cannot audit them). Errc::invalid_argument.
+// origin without control characters (as format_checkpoint requires), a decimal size without
+// leading zeros, the base64 of a 32-byte root. Extension lines are refused (Cordon never writes
+// them, and monitors cannot audit them). Errc::invalid_argument.
 Result<Checkpoint> parse_checkpoint(std::string_view text);
 
 // The signed checkpoint note. Errc::crypto or the signer's error if signing fails.

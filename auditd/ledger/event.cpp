@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <concepts>
 #include <cstring>
 
 #include "common/clock.h"
 #include "common/crypto.h"
+#include "common/detail/json_scan.h"
 #include "common/encoding.h"
 #include "common/utf8.h"
 
@@ -31,18 +33,79 @@ Result<ActorType> actor_type_from_name(std::string_view name) {
   return invalid("actor.type must be \"agent\", \"human\" or \"system\"");
 }
 
+// --- reading requests ----------------------------------------------------------------------
+//
+// A request is validated once, by the templates below, whether it was read as an nlohmann tree
+// (prepare_event(const Json&)) or as a JsonDocument (prepare_event(JsonValue)). They see a
+// value through a handle, `const Json*` or JsonValue (or `Json*` for the copy of data the
+// nlohmann path rewrites), and these overloads.
+
+template <class T>
+concept RequestValue = std::same_as<T, const Json*> || std::same_as<T, Json*> || std::same_as<T, JsonValue>;
+
+bool is_object(const Json* value) { return value->is_object(); }
+bool is_array(const Json* value) { return value->is_array(); }
+bool is_string(const Json* value) { return value->is_string(); }
+bool is_null(const Json* value) { return value->is_null(); }
+std::string_view string_of(const Json* value) { return value->get_ref<const std::string&>(); }
+std::size_t size_of(const Json* value) { return value->size(); }
+
+template <class J>
+std::optional<J*> member(J* object, std::string_view name) {
+  const auto it = object->find(name);
+  if (it == object->end()) return std::nullopt;
+  return &*it;
+}
+
+template <class J>
+std::optional<J*> element(J* array, std::size_t index) {
+  return &(*array)[index];
+}
+
+template <class Visit>
+Result<void> for_each_element(const Json* array, Visit&& visit) {
+  std::size_t index = 0;
+  for (const Json& value : *array) CORDON_TRY_VOID(visit(&value, index++));
+  return ok();
+}
+
+Result<void> known_fields(const Json* object, std::initializer_list<std::string_view> allowed) {
+  return require_known_fields(*object, allowed);
+}
+
+bool is_object(JsonValue value) { return value.is_object(); }
+bool is_array(JsonValue value) { return value.is_array(); }
+bool is_string(JsonValue value) { return value.is_string(); }
+bool is_null(JsonValue value) { return value.is_null(); }
+std::string_view string_of(JsonValue value) { return value.string(); }
+std::size_t size_of(JsonValue value) { return value.size(); }
+std::optional<JsonValue> member(JsonValue object, std::string_view name) { return object.find(name); }
+std::optional<JsonValue> element(JsonValue array, std::size_t index) { return array.at(index); }
+
+template <class Visit>
+Result<void> for_each_element(JsonValue array, Visit&& visit) {
+  std::size_t index = 0;
+  for (const JsonValue value : array.elements()) CORDON_TRY_VOID(visit(value, index++));
+  return ok();
+}
+
+Result<void> known_fields(JsonValue object, std::initializer_list<std::string_view> allowed) {
+  return require_known_fields(object, allowed);
+}
+
 // A string member that must be present, non-empty and at most max_bytes long.
-Result<std::string_view> required_string(const Json& object, const char* name,
-                                         std::string_view label, std::size_t max_bytes) {
-  const auto it = object.find(name);
-  if (it == object.end()) return invalid(std::string(label) + " is required");
-  if (!it->is_string()) return invalid(std::string(label) + " must be a string");
-  const auto& value = it->get_ref<const std::string&>();
+template <RequestValue Value>
+Result<std::string_view> required_string(Value object, std::string_view name, std::string_view label,
+                                         std::size_t max_bytes) {
+  const auto found = member(object, name);
+  if (!found) return invalid(std::string(label) + " is required");
+  if (!is_string(*found)) return invalid(std::string(label) + " must be a string");
+  const std::string_view value = string_of(*found);
   if (value.empty()) return invalid(std::string(label) + " must not be empty");
   if (value.size() > max_bytes) {
     return invalid(std::string(label) + " is longer than " + std::to_string(max_bytes) + " bytes");
   }
-  return std::string_view(value);
+  return value;
 }
 
 Result<void> check_context_string(std::string_view value, std::string_view label,
@@ -75,32 +138,33 @@ Result<std::string> unescape_pointer_token(std::string_view token) {
 
 // Resolves an RFC 6901 pointer inside `root`. Array elements are named by decimal indexes
 // without leading zeros; "-" (past the end) names nothing.
-Result<Json*> resolve_pointer(Json& root, std::string_view pointer) {
+template <RequestValue Value>
+Result<Value> resolve_pointer(Value root, std::string_view pointer) {
   if (pointer.empty()) return invalid("sensitive pointer \"\" names all of data, not a string");
   if (pointer.front() != '/') return invalid("a sensitive pointer must start with '/'");
-  Json* node = &root;
+  Value node = root;
   std::size_t position = 1;
   for (;;) {
     std::size_t end = pointer.find('/', position);
     if (end == std::string_view::npos) end = pointer.size();
     const std::string token = CORDON_TRY(unescape_pointer_token(pointer.substr(position, end - position)));
-    if (node->is_object()) {
-      const auto it = node->find(token);
-      if (it == node->end()) return invalid("sensitive pointer names no member of data");
-      node = &*it;
-    } else if (node->is_array()) {
+    if (is_object(node)) {
+      const auto found = member(node, token);
+      if (!found) return invalid("sensitive pointer names no member of data");
+      node = *found;
+    } else if (is_array(node)) {
       const bool digits = !token.empty() && std::all_of(token.begin(), token.end(), [](char c) {
         return c >= '0' && c <= '9';
       });
       if (!digits || (token.size() > 1 && token[0] == '0')) {
         return invalid("sensitive pointer has a bad array index");
       }
-      std::size_t element = 0;
-      const auto parsed = std::from_chars(token.data(), token.data() + token.size(), element);
-      if (parsed.ec != std::errc() || element >= node->size()) {
+      std::size_t index = 0;
+      const auto parsed = std::from_chars(token.data(), token.data() + token.size(), index);
+      if (parsed.ec != std::errc() || index >= size_of(node)) {
         return invalid("sensitive pointer names no element of data");
       }
-      node = &(*node)[element];
+      node = *element(node, index);
     } else {
       return invalid("sensitive pointer goes through a value that is not an object or array");
     }
@@ -109,33 +173,108 @@ Result<Json*> resolve_pointer(Json& root, std::string_view pointer) {
   }
 }
 
-// Replaces the strings named by `pointers` with their salted HMAC. Works on a copy of data.
-Result<Json> hash_sensitive_values(const Json& data, const Json& pointers,
-                                   std::span<const std::uint8_t> salt) {
-  if (!pointers.is_array()) return invalid("sensitive must be an array of JSON pointers");
-  if (pointers.size() > max_sensitive_pointers) {
+// A string of data named by `sensitive`, and what the ledger stores instead.
+template <class Value>
+struct SensitiveValue {
+  Value target;
+  std::string replacement;
+};
+
+// Locates the strings named by `pointers` in `data` and computes their salted HMAC. Distinct
+// valid pointers name distinct values, so resolving them all before replacing any is the same
+// as replacing one by one.
+template <RequestValue Value, RequestValue Pointers>
+Result<std::vector<SensitiveValue<Value>>> sensitive_values(Value data, Pointers pointers,
+                                                            std::span<const std::uint8_t> salt) {
+  if (!is_array(pointers)) return invalid("sensitive must be an array of JSON pointers");
+  if (size_of(pointers) > max_sensitive_pointers) {
     return invalid("sensitive lists more than " + std::to_string(max_sensitive_pointers) +
                    " pointers");
   }
-  if (!pointers.empty() && salt.empty()) {
+  if (size_of(pointers) != 0 && salt.empty()) {
     return fail(Errc::internal, "no tenant salt is configured for sensitive values");
   }
   std::vector<std::string_view> seen;
-  Json copy = data;
-  for (const Json& pointer : pointers) {
-    if (!pointer.is_string()) return invalid("sensitive must be an array of JSON pointers");
-    const std::string_view text = pointer.get_ref<const std::string&>();
+  std::vector<SensitiveValue<Value>> values;
+  const auto add = [&](Pointers pointer, std::size_t) -> Result<void> {
+    if (!is_string(pointer)) return invalid("sensitive must be an array of JSON pointers");
+    const std::string_view text = string_of(pointer);
     if (std::find(seen.begin(), seen.end(), text) != seen.end()) {
       return invalid("sensitive lists a pointer twice");
     }
     seen.push_back(text);
-    Json* target = CORDON_TRY(resolve_pointer(copy, text));
-    if (!target->is_string()) return invalid("a sensitive pointer must name a string value");
-    const auto mac = crypto::hmac_sha256(salt, as_bytes(target->get_ref<const std::string&>()));
-    *target = std::string(hmac_prefix) + to_hex(mac);
-  }
-  return copy;
+    const Value target = CORDON_TRY(resolve_pointer(data, text));
+    if (!is_string(target)) return invalid("a sensitive pointer must name a string value");
+    const auto mac = crypto::hmac_sha256(salt, as_bytes(string_of(target)));
+    values.push_back({target, std::string(hmac_prefix) + to_hex(mac)});
+    return ok();
+  };
+  CORDON_TRY_VOID(for_each_element(pointers, add));
+  return values;
 }
+
+// Appends the canonical form of data (or {} when absent) with its sensitive values replaced.
+// The nlohmann path rewrites a copy of data; the JsonDocument path writes replacements in place.
+Result<void> append_data(std::string& out, std::optional<const Json*> data,
+                         std::optional<const Json*> sensitive, std::span<const std::uint8_t> salt) {
+  static const Json empty_object = Json::object();
+  const Json* source = data ? *data : &empty_object;
+  Result<void> written;
+  if (sensitive) {
+    Json copy = *source;
+    for (auto& value : CORDON_TRY(sensitive_values(&copy, *sensitive, salt))) {
+      *value.target = std::move(value.replacement);
+    }
+    written = append_canonical_json(out, copy);
+  } else {
+    written = append_canonical_json(out, *source);
+  }
+  if (!written) return invalid("data cannot be written as canonical JSON: " + written.error().message);
+  return ok();
+}
+
+Result<void> append_data(std::string& out, std::optional<JsonValue> data,
+                         std::optional<JsonValue> sensitive, std::span<const std::uint8_t> salt) {
+  static const JsonDocument empty_object = JsonDocument::parse("{}").value();
+  const JsonValue source = data ? *data : empty_object.root();
+  if (!sensitive) {
+    append_canonical(out, source);
+    return ok();
+  }
+  std::vector<JsonReplacement> replacements;
+  for (auto& value : CORDON_TRY(sensitive_values(source, *sensitive, salt))) {
+    replacements.push_back({value.target.id(), std::move(value.replacement)});
+  }
+  std::sort(replacements.begin(), replacements.end(),
+            [](const JsonReplacement& a, const JsonReplacement& b) { return a.node < b.node; });
+  append_canonical(out, source, replacements);
+  return ok();
+}
+
+// The members after run_id, the same for every event of a request:
+// ,"source":…,"tenant":…,"time":"
+std::string context_members(const EventContext& context) {
+  std::string out;
+  out.reserve(32 + context.source.size() + context.tenant.size());
+  out.append(",\"source\":");
+  append_canonical_string(out, context.source);
+  out.append(",\"tenant\":");
+  append_canonical_string(out, context.tenant);
+  out.append(",\"time\":\"");
+  return out;
+}
+
+} // namespace
+
+// Validates a request and writes its PreparedEvent.
+class EventBuilder {
+public:
+  // `context_tail` is context_members(context).
+  template <RequestValue Value>
+  static Result<PreparedEvent> build(Value input, const EventContext& context, std::string_view context_tail);
+};
+
+namespace {
 
 // --- reading leaves ------------------------------------------------------------------------
 
@@ -181,21 +320,9 @@ public:
     const char* const data = m_text.data();
     std::size_t position = m_position;
     for (;;) {
-      while (position + 8 <= size) {
-        const std::uint64_t mask = attention_mask(data + position);
-        if (mask == 0) {
-          position += 8;
-          continue;
-        }
-        position += static_cast<std::size_t>(__builtin_ctzll(mask)) / 8;
-        break;
-      }
+      position = detail::skip_plain_string_bytes(m_text, position);
       if (position >= size) break;
       const auto c = static_cast<unsigned char>(data[position]);
-      if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-        ++position;
-        continue;
-      }
       if (c == '"') {
         contents = m_text.substr(start, position - start);
         m_position = position + 1;
@@ -326,21 +453,6 @@ public:
   }
 
 private:
-  // A bit set in the high bit of each of the eight bytes at `bytes` that is a quote, a
-  // backslash, below 0x20 or above 0x7f. The lowest set bit is exact (the classic zero-byte test
-  // can only report false positives above a true one).
-  static std::uint64_t attention_mask(const char* bytes) {
-    constexpr std::uint64_t ones = 0x0101010101010101ULL;
-    constexpr std::uint64_t highs = 0x8080808080808080ULL;
-    std::uint64_t word;
-    std::memcpy(&word, bytes, sizeof word);
-    const auto zero_byte = [](std::uint64_t v) { return (v - ones) & ~v & highs; };
-    const std::uint64_t quote = zero_byte(word ^ (ones * '"'));
-    const std::uint64_t backslash = zero_byte(word ^ (ones * '\\'));
-    const std::uint64_t control = (word - ones * 0x20) & ~word & highs;
-    return quote | backslash | control | (word & highs);
-  }
-
   bool digit_here() const {
     return m_position < m_text.size() && m_text[m_position] >= '0' && m_text[m_position] <= '9';
   }
@@ -474,21 +586,20 @@ bool is_valid_kind(std::string_view kind) {
   return !at_part_start && parts >= 2;
 }
 
-std::size_t PreparedEvent::max_leaf_size() const {
-  return m_head.size() + m_middle.size() + m_tail.size() + fixed_leaf_bytes;
-}
+std::size_t PreparedEvent::max_leaf_size() const { return m_text.size() + fixed_leaf_bytes; }
 
 void PreparedEvent::compose(std::string& out, std::uint64_t index, const Hash& prev,
                             std::string_view time) const {
+  const std::string_view text = m_text;
   char digits[max_index_digits];
   const auto written = std::to_chars(digits, digits + sizeof digits, index);
-  out.append(m_head);
+  out.append(text.substr(0, m_middle));
   out.append(digits, written.ptr);
-  out.append(m_middle);
+  out.append(text.substr(m_middle, m_tail - m_middle));
   const std::size_t at = out.size();
   out.resize(at + 64);
   hash_to_hex(prev, out.data() + at);
-  out.append(m_tail);
+  out.append(text.substr(m_tail));
   out.append(time);
   out.append("\"}");
 }
@@ -501,9 +612,11 @@ std::string PreparedEvent::compose(std::uint64_t index, const Hash& prev,
   return out;
 }
 
-Result<PreparedEvent> prepare_event(const Json& input, const EventContext& context) {
-  if (!input.is_object()) return invalid("an event must be a JSON object");
-  CORDON_TRY_VOID(require_known_fields(input, {"kind", "actor", "run_id", "data", "sensitive"}));
+template <RequestValue Value>
+Result<PreparedEvent> EventBuilder::build(Value input, const EventContext& context,
+                                          std::string_view context_tail) {
+  if (!is_object(input)) return invalid("an event must be a JSON object");
+  CORDON_TRY_VOID(known_fields(input, {"kind", "actor", "run_id", "data", "sensitive"}));
   CORDON_TRY_VOID(check_context_string(context.tenant, "tenant", max_tenant_bytes));
   CORDON_TRY_VOID(check_context_string(context.source, "source", max_source_bytes));
 
@@ -512,59 +625,47 @@ Result<PreparedEvent> prepare_event(const Json& input, const EventContext& conte
     return invalid("kind must be a dotted lowercase name such as \"tool.executed\"");
   }
 
-  const auto actor = input.find("actor");
-  if (actor == input.end()) return invalid("actor is required");
-  if (!actor->is_object()) return invalid("actor must be an object");
-  CORDON_TRY_VOID(require_known_fields(*actor, {"type", "id"}));
+  const auto actor = member(input, "actor");
+  if (!actor) return invalid("actor is required");
+  if (!is_object(*actor)) return invalid("actor must be an object");
+  CORDON_TRY_VOID(known_fields(*actor, {"type", "id"}));
   const std::string_view type_name = CORDON_TRY(required_string(*actor, "type", "actor.type", 16));
   const ActorType type = CORDON_TRY(actor_type_from_name(type_name));
   const std::string_view actor_id = CORDON_TRY(required_string(*actor, "id", "actor.id", max_actor_id_bytes));
 
   std::optional<std::string_view> run_id;
-  if (const auto it = input.find("run_id"); it != input.end() && !it->is_null()) {
+  if (const auto found = member(input, "run_id"); found && !is_null(*found)) {
     run_id = CORDON_TRY(required_string(input, "run_id", "run_id", max_run_id_bytes));
   }
 
-  static const Json empty_object = Json::object();
-  const Json* data = &empty_object;
-  if (const auto it = input.find("data"); it != input.end()) {
-    if (!it->is_object()) return invalid("data must be an object");
-    data = &*it;
-  }
-  Json hashed;
-  if (const auto it = input.find("sensitive"); it != input.end()) {
-    hashed = CORDON_TRY(hash_sensitive_values(*data, *it, context.salt));
-    data = &hashed;
-  }
+  const auto data = member(input, "data");
+  if (data && !is_object(*data)) return invalid("data must be an object");
 
   PreparedEvent event;
-  std::string& head = event.m_head;
-  head.append("{\"actor\":{\"id\":");
-  append_canonical_string(head, actor_id);
-  head.append(",\"type\":\"");
-  head.append(actor_type_name(type));
-  head.append("\"},\"data\":");
-  if (auto written = append_canonical_json(head, *data); !written) {
-    return invalid("data cannot be written as canonical JSON: " + written.error().message);
-  }
-  head.append(",\"index\":");
+  std::string& text = event.m_text;
+  // Enough for the members around data, and data of a typical event, in one allocation.
+  text.reserve(512 + actor_id.size() + kind.size() + (run_id ? run_id->size() : 0) + context_tail.size());
+  text.append("{\"actor\":{\"id\":");
+  append_canonical_string(text, actor_id);
+  text.append(",\"type\":\"");
+  text.append(actor_type_name(type));
+  text.append("\"},\"data\":");
+  CORDON_TRY_VOID(append_data(text, data, member(input, "sensitive"), context.salt));
+  text.append(",\"index\":");
 
-  event.m_middle.append(",\"kind\":\"");
-  event.m_middle.append(kind);
-  event.m_middle.append("\",\"prev\":\"");
+  event.m_middle = text.size();
+  text.append(",\"kind\":\"");
+  text.append(kind);
+  text.append("\",\"prev\":\"");
 
-  std::string& tail = event.m_tail;
-  tail.append("\",\"run_id\":");
+  event.m_tail = text.size();
+  text.append("\",\"run_id\":");
   if (run_id) {
-    append_canonical_string(tail, *run_id);
+    append_canonical_string(text, *run_id);
   } else {
-    tail.append("null");
+    text.append("null");
   }
-  tail.append(",\"source\":");
-  append_canonical_string(tail, context.source);
-  tail.append(",\"tenant\":");
-  append_canonical_string(tail, context.tenant);
-  tail.append(",\"time\":\"");
+  text.append(context_tail);
 
   if (event.max_leaf_size() > max_leaf_bytes) {
     return fail(Errc::too_large, "event is " + std::to_string(event.max_leaf_size()) +
@@ -574,27 +675,53 @@ Result<PreparedEvent> prepare_event(const Json& input, const EventContext& conte
   return event;
 }
 
-Result<std::vector<PreparedEvent>> prepare_events(const Json& body, const EventContext& context,
-                                                  std::size_t max_events) {
+namespace {
+
+template <RequestValue Value>
+Result<std::vector<PreparedEvent>> prepare_all(Value body, const EventContext& context,
+                                               std::size_t max_events) {
   std::vector<PreparedEvent> events;
-  if (body.is_object()) {
-    events.push_back(CORDON_TRY(prepare_event(body, context)));
+  const std::string context_tail = context_members(context);
+  if (is_object(body)) {
+    events.push_back(CORDON_TRY(EventBuilder::build(body, context, context_tail)));
     return events;
   }
-  if (!body.is_array()) return invalid("the body must be an event object or an array of them");
-  if (body.empty()) return invalid("the array of events is empty");
-  if (body.size() > max_events) {
+  if (!is_array(body)) return invalid("the body must be an event object or an array of them");
+  if (size_of(body) == 0) return invalid("the array of events is empty");
+  if (size_of(body) > max_events) {
     return fail(Errc::too_large, "more than " + std::to_string(max_events) + " events in one request");
   }
-  events.reserve(body.size());
-  for (std::size_t i = 0; i < body.size(); ++i) {
-    auto event = prepare_event(body[i], context);
+  events.reserve(size_of(body));
+  const auto add = [&](Value element, std::size_t index) -> Result<void> {
+    auto event = EventBuilder::build(element, context, context_tail);
     if (!event) {
-      return fail(event.error().code, "event " + std::to_string(i) + ": " + event.error().message);
+      return fail(event.error().code, "event " + std::to_string(index) + ": " + event.error().message);
     }
     events.push_back(std::move(*event));
-  }
+    return ok();
+  };
+  CORDON_TRY_VOID(for_each_element(body, add));
   return events;
+}
+
+} // namespace
+
+Result<PreparedEvent> prepare_event(const Json& input, const EventContext& context) {
+  return EventBuilder::build(&input, context, context_members(context));
+}
+
+Result<PreparedEvent> prepare_event(JsonValue input, const EventContext& context) {
+  return EventBuilder::build(input, context, context_members(context));
+}
+
+Result<std::vector<PreparedEvent>> prepare_events(const Json& body, const EventContext& context,
+                                                  std::size_t max_events) {
+  return prepare_all(&body, context, max_events);
+}
+
+Result<std::vector<PreparedEvent>> prepare_events(JsonValue body, const EventContext& context,
+                                                  std::size_t max_events) {
+  return prepare_all(body, context, max_events);
 }
 
 Result<LeafFields> extract_leaf_fields(std::string_view leaf) {
@@ -651,9 +778,9 @@ Result<Event> parse_leaf(std::string_view leaf) {
   if (!actor.is_object() || actor.size() != 2) {
     return invalid("malformed event: actor must be {\"id\", \"type\"}");
   }
-  const auto type_name = CORDON_TRY(required_string(actor, "type", "actor.type", 16));
+  const auto type_name = CORDON_TRY(required_string(&actor, "type", "actor.type", 16));
   event.actor.type = CORDON_TRY(actor_type_from_name(type_name));
-  event.actor.id = CORDON_TRY(required_string(actor, "id", "actor.id", max_actor_id_bytes));
+  event.actor.id = CORDON_TRY(required_string(&actor, "id", "actor.id", max_actor_id_bytes));
 
   if (!json["data"].is_object()) return invalid("malformed event: data must be an object");
   event.data = json["data"];
@@ -663,7 +790,7 @@ Result<Event> parse_leaf(std::string_view leaf) {
   }
   event.index = json["index"].get<std::uint64_t>();
 
-  event.kind = CORDON_TRY(required_string(json, "kind", "kind", max_kind_bytes));
+  event.kind = CORDON_TRY(required_string(&json, "kind", "kind", max_kind_bytes));
   if (!is_valid_kind(event.kind)) return invalid("malformed event: kind is not a dotted lowercase name");
 
   if (!json["prev"].is_string()) return invalid("malformed event: prev must be a string");
@@ -672,12 +799,12 @@ Result<Event> parse_leaf(std::string_view leaf) {
   event.prev = *prev;
 
   if (!json["run_id"].is_null()) {
-    event.run_id = std::string(CORDON_TRY(required_string(json, "run_id", "run_id", max_run_id_bytes)));
+    event.run_id = std::string(CORDON_TRY(required_string(&json, "run_id", "run_id", max_run_id_bytes)));
   }
-  event.source = CORDON_TRY(required_string(json, "source", "source", max_source_bytes));
-  event.tenant = CORDON_TRY(required_string(json, "tenant", "tenant", max_tenant_bytes));
+  event.source = CORDON_TRY(required_string(&json, "source", "source", max_source_bytes));
+  event.tenant = CORDON_TRY(required_string(&json, "tenant", "tenant", max_tenant_bytes));
 
-  event.time = CORDON_TRY(required_string(json, "time", "time", event_time_bytes));
+  event.time = CORDON_TRY(required_string(&json, "time", "time", event_time_bytes));
   const auto instant = parse_rfc3339(event.time);
   if (!is_event_time_layout(event.time) || !instant ||
       format_rfc3339_micros(*instant) != event.time) {

@@ -11,6 +11,7 @@
 #include "auditd/ledger/hash.h"
 #include "common/error.h"
 #include "common/json.h"
+#include "common/json_document.h"
 
 // The ledger's event format (DESIGN.md §7). A leaf is the RFC 8785 canonical JSON of
 //
@@ -67,10 +68,13 @@ public:
   std::string compose(std::uint64_t index, const Hash& prev, std::string_view time) const;
 
 private:
-  friend Result<PreparedEvent> prepare_event(const Json& input, const EventContext& context);
-  std::string m_head;   // {"actor":…,"data":…,"index":
-  std::string m_middle; // ,"kind":"…","prev":"
-  std::string m_tail;   // ","run_id":…,"source":…,"tenant":…,"time":"
+  friend class EventBuilder;
+  // The leaf without index, prev and time, in one allocation:
+  //   {"actor":…,"data":…,"index":  ,"kind":"…","prev":"  ","run_id":…,"source":…,"tenant":…,"time":"
+  //   ^ 0                           ^ m_middle             ^ m_tail
+  std::string m_text;
+  std::size_t m_middle = 0;
+  std::size_t m_tail = 0;
 };
 
 // Validates one event as a client sends it in POST /v1/events:
@@ -94,9 +98,16 @@ private:
 // does not resolve, names a non-string, or repeats fails with Errc::invalid_argument.
 Result<PreparedEvent> prepare_event(const Json& input, const EventContext& context);
 
+// The same for an event read with JsonDocument: the same checks, the same errors and the same
+// prepared bytes as for the parse_json tree of the same text, several times faster. POST
+// /v1/events takes this path; the Json one serves events auditd builds itself.
+Result<PreparedEvent> prepare_event(JsonValue input, const EventContext& context);
+
 // A request body: one event object, or an array of 1..max_events of them (acknowledged
 // together). Errors name the failing element ("event 3: …").
 Result<std::vector<PreparedEvent>> prepare_events(const Json& body, const EventContext& context,
+                                                  std::size_t max_events = 4096);
+Result<std::vector<PreparedEvent>> prepare_events(JsonValue body, const EventContext& context,
                                                   std::size_t max_events = 4096);
 
 // The members after "data" of a leaf, located without parsing "data". String views point into

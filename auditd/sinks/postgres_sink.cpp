@@ -216,6 +216,12 @@ Result<void> check_entries(const PostgresSinkOptions& options, std::span<const S
   return ok();
 }
 
+// libpqxx 6.4 leaks libpq's error result when a statement finds the connection already lost: it
+// asks for the client encoding, which throws, before it owns the result. Reading what the server
+// sent first (its FATAL at shutdown, then EOF) notices a dead connection without a statement;
+// get_notifs() then throws broken_connection, which guarded() reports as unavailable.
+void notice_lost_connection(pqxx::connection& session) { session.get_notifs(); }
+
 Result<void> check_tenant(const PostgresSinkOptions& options) {
   if (options.tenant.empty() || options.tenant.find('\0') != std::string::npos) {
     return fail(Errc::invalid_argument, fmt::format("{}: no valid tenant configured", options.name));
@@ -250,7 +256,10 @@ Result<PostgresSink::Connection*> PostgresSink::connection() {
 
 Result<void> PostgresSink::ensure_schema() {
   if (!m_connection) return connection().map([](Connection*) {});
-  return guarded(m_options.name, m_connection, [&] { return ensure_schema_on(*m_connection); });
+  return guarded(m_options.name, m_connection, [&] {
+    notice_lost_connection(m_connection->session);
+    return ensure_schema_on(*m_connection);
+  });
 }
 
 Result<void> PostgresSink::ensure_schema_on(Connection& connection) {
@@ -299,6 +308,7 @@ Result<std::uint64_t> PostgresSink::cursor() {
   CORDON_TRY_VOID(check_tenant(m_options));
   CORDON_TRY_VOID(connection());
   return guarded(m_options.name, m_connection, [&]() -> Result<std::uint64_t> {
+    notice_lost_connection(m_connection->session);
     pqxx::work transaction(m_connection->session);
     transaction.exec_params(k_set_tenant_sql, m_options.tenant);
     const auto next = transaction.exec_params1(k_cursor_sql, m_options.tenant)[0].as<std::int64_t>();
@@ -314,6 +324,7 @@ Result<void> PostgresSink::write(std::uint64_t first_index, std::span<const Sink
   if (entries.empty()) return ok();
   CORDON_TRY_VOID(connection());
   return guarded(m_options.name, m_connection, [&]() -> Result<void> {
+    notice_lost_connection(m_connection->session);
     pqxx::work transaction(m_connection->session);
     transaction.exec_params(k_set_tenant_sql, m_options.tenant);
     const auto stored = static_cast<std::uint64_t>(

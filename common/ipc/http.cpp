@@ -165,6 +165,10 @@ Result<std::string> percent_decode(std::string_view text, bool plus_is_space) {
 
 Result<void> parse_target(std::string_view target, std::string& path, QueryMap& query) {
   if (target.empty() || target.front() != '/') return invalid_target("not in origin form");
+  // RFC 3986 has no raw control characters; encoded, a NUL is refused below, so raw ones are too.
+  for (const char c : target) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return invalid_target("control character");
+  }
   if (target.find('#') != std::string_view::npos) return invalid_target("fragment in target");
   std::size_t question = target.find('?');
   CORDON_TRY_VOID(parse_path(target.substr(0, question), path));

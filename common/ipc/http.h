@@ -68,9 +68,9 @@ struct Request {
 };
 
 // Splits an origin-form request target ("/path?query") into a percent-decoded path and query.
-// Fails with Errc::invalid_argument for anything else: a target not starting with '/', a bad
-// percent escape, an encoded '/' or NUL in the path, a "." or ".." path segment, a fragment, or
-// a repeated query parameter. `path` and `query` are overwritten.
+// Fails with Errc::invalid_argument for anything else: a target not starting with '/', a raw
+// control character, a bad percent escape, an encoded '/' or NUL in the path, a "." or ".." path
+// segment, a fragment, or a repeated query parameter. `path` and `query` are overwritten.
 Result<void> parse_target(std::string_view target, std::string& path, QueryMap& query);
 
 // Decodes %XX escapes (and '+' as a space when `plus_is_space`); fails on a malformed escape.

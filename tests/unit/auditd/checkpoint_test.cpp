@@ -162,7 +162,8 @@ TEST_CASE("checkpoint bodies are parsed strictly") {
   CHECK(parse_checkpoint("o\n5\n" + root + "\n"));
   for (const std::string& bad : {"o\n5\n" + root, "o\n5\n" + root + "\nextension\n", "\n5\n" + root + "\n",
                                  "o\n05\n" + root + "\n", "o\n-5\n" + root + "\n", "o\n5x\n" + root + "\n",
-                                 "o\n\n" + root + "\n", std::string("o\n5\nAAAA\n"), "o\n18446744073709551616\n" + root + "\n"}) {
+                                 "o\n\n" + root + "\n", std::string("o\n5\nAAAA\n"), "o\n18446744073709551616\n" + root + "\n",
+                                 "o\r\n5\n" + root + "\n", std::string("o\0x\n5\n", 7) + root + "\n"}) {
     INFO(bad);
     CHECK(parse_checkpoint(bad).error().code == Errc::invalid_argument);
   }

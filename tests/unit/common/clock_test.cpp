@@ -69,6 +69,22 @@ TEST_CASE("RFC 3339 parsing rejects malformed and impossible times") {
   }
 }
 
+TEST_CASE("RFC 3339 parsing refuses instants system_clock cannot hold, and accepts its ends") {
+  for (const char* text : {"0000-01-01T00:00:00Z", "1677-09-21T00:12:43Z", "2262-04-11T23:47:17Z",
+                           "4052-11-21T10:00:01.123456Z", "9999-12-31T23:59:59.999999Z"}) {
+    INFO(text);
+    auto parsed = parse_rfc3339(text);
+    REQUIRE_FALSE(parsed);
+    CHECK(parsed.error().code == Errc::invalid_argument);
+  }
+  auto earliest = parse_rfc3339("1677-09-21T00:12:44.5Z");
+  REQUIRE(earliest);
+  CHECK(format_rfc3339_micros(*earliest) == "1677-09-21T00:12:44.500000Z");
+  auto latest = parse_rfc3339("2262-04-11T23:47:15.999999999Z");
+  REQUIRE(latest);
+  CHECK(format_rfc3339_micros(*latest) == "2262-04-11T23:47:15.999999Z");
+}
+
 TEST_CASE("manual clock moves only when told") {
   ManualClock clock(at(2026, 11, 21, 10, 0, 0));
   auto wall = clock.now();
