@@ -60,26 +60,11 @@ Result<SinkConfig> parse_sink(const ConfigFile& table) {
   return sink;
 }
 
-// An octal mode string such as "0660": 1 to 4 octal digits, at most 0777. Parsed by hand, since
-// std::stoul would accept leading spaces and signs and wrap values beyond 32 bits into range.
-std::optional<std::uint32_t> parse_socket_mode(std::string_view text) {
-  if (text.empty() || text.size() > 4 || text.find_first_not_of("01234567") != std::string_view::npos)
-    return std::nullopt;
-  std::uint32_t mode = 0;
-  for (char digit : text) mode = mode * 8 + static_cast<std::uint32_t>(digit - '0');
-  if (mode > 0777) return std::nullopt;
-  return mode;
-}
-
 } // namespace
 
 Result<AuditdConfig> parse_auditd_config(const ConfigFile& file) {
   AuditdConfig config;
-  config.tenant = CORDON_TRY(file.string("tenant"));
-  if (config.tenant.empty() || config.tenant.size() > 64 ||
-      config.tenant.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string::npos)
-    return fail(Errc::invalid_argument,
-                fmt::format("{}: tenant must be 1..64 of [a-z0-9-]", file.source()));
+  config.tenant = CORDON_TRY(tenant_of(file));
   config.peers = CORDON_TRY(ipc::PeerMap::from_config(file, "peers"));
 
   auto table = CORDON_TRY(file.table("auditd"));
@@ -88,7 +73,7 @@ Result<AuditdConfig> parse_auditd_config(const ConfigFile& file) {
                                             "sinks"}));
   config.socket = CORDON_TRY(table.optional_string("socket")).value_or(config.socket);
   if (auto mode = CORDON_TRY(table.optional_string("socket_mode"))) {
-    auto parsed = parse_socket_mode(*mode);
+    auto parsed = parse_octal_mode(*mode);
     if (!parsed)
       return fail(Errc::invalid_argument,
                   fmt::format("{}: auditd.socket_mode must be an octal string such as \"0660\"",

@@ -13,7 +13,9 @@
 #include "auditd/sink_set.h"
 #include "common/crypto.h"
 #include "common/ipc/asio.h"
+#include "common/ipc/termination.h"
 #include "common/ipc/unix_server.h"
+#include "common/files.h"
 #include "common/log.h"
 #include "common/secret_file.h"
 #include "auditd/api.h"
@@ -57,13 +59,6 @@ struct Daemon::Parts {
 
 namespace {
 
-Result<void> make_private_directory(const std::filesystem::path& path) {
-  std::error_code error;
-  std::filesystem::create_directories(path, error);
-  if (error) return fail(Errc::io_error, "cannot create " + path.string() + ": " + error.message());
-  if (::chmod(path.c_str(), 0700) != 0) return fail(Errc::io_error, "cannot chmod " + path.string());
-  return ok();
-}
 
 // Records an event of auditd's own (start, recovery) and waits until it is durable.
 void record_own_event(ledger::Ledger& ledger, std::string kind, Json data) {
@@ -138,20 +133,9 @@ Result<std::unique_ptr<Daemon>> Daemon::start(AuditdConfig config) {
 
 void Daemon::run_until_signal(const sigset_t& signals) {
   auto& p = *m_parts;
-  // The watchdog is pinged only after the event loop has run a task posted since the last ping.
-  const auto interval = systemd::watchdog_ping_interval().value_or(std::chrono::seconds(5));
-  auto alive = std::make_shared<std::atomic<bool>>(true);
-  while (true) {
-    timespec timeout{};
-    timeout.tv_sec = std::chrono::duration_cast<std::chrono::seconds>(interval).count();
-    timeout.tv_nsec = static_cast<long>(std::chrono::duration_cast<std::chrono::nanoseconds>(interval).count() %
-                                        1'000'000'000);
-    const int signal = ::sigtimedwait(&signals, nullptr, &timeout);
-    if (signal == SIGTERM || signal == SIGINT) break;
-    if (alive->exchange(false)) systemd::notify_watchdog();
-    asio::post(p.io, [alive] { alive->store(true); });
+  ipc::wait_for_termination(signals, p.io, [&p] {
     systemd::notify_status("serving " + std::to_string(p.ledger->size()) + " entries");
-  }
+  });
   log::info("stopping");
   systemd::notify_stopping();
   m_parts.reset();

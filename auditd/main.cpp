@@ -7,6 +7,7 @@
 
 #include "auditd/auditd_config.h"
 #include "auditd/daemon.h"
+#include "common/ipc/termination.h"
 #include "common/log.h"
 
 int main(int argc, char** argv) {
@@ -16,12 +17,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   // Signals are taken synchronously by the daemon's event loop.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGPIPE);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  const sigset_t signals = cordon::ipc::block_termination_signals();
 
   try {
     auto config = cordon::auditd::load_auditd_config(config_path);

@@ -283,4 +283,21 @@ Result<void> ConfigFile::require_known_keys(std::initializer_list<std::string_vi
   return ok();
 }
 
+std::optional<std::uint32_t> parse_octal_mode(std::string_view text) {
+  if (text.empty() || text.size() > 4 || text.find_first_not_of("01234567") != std::string_view::npos)
+    return std::nullopt;
+  std::uint32_t mode = 0;
+  for (char digit : text) mode = mode * 8 + static_cast<std::uint32_t>(digit - '0');
+  if (mode > 0777) return std::nullopt;
+  return mode;
+}
+
+Result<std::string> tenant_of(const ConfigFile& file) {
+  auto tenant = CORDON_TRY(file.string("tenant"));
+  if (tenant.empty() || tenant.size() > 64 ||
+      tenant.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string::npos)
+    return fail(Errc::invalid_argument, file.source() + ": tenant must be 1..64 of [a-z0-9-]");
+  return tenant;
+}
+
 } // namespace cordon

@@ -86,4 +86,12 @@ inline Result<void> require_known_keys(const ConfigFile& table,
   return table.require_known_keys(allowed);
 }
 
+// An octal mode string such as "0660": 1 to 4 octal digits, at most 0777; nullopt otherwise.
+// Parsed by hand, since std::stoul would accept leading spaces and signs and wrap values beyond
+// 32 bits into range.
+std::optional<std::uint32_t> parse_octal_mode(std::string_view text);
+
+// The root `tenant` key every daemon shares: 1..64 of [a-z0-9-], else Errc::invalid_argument.
+Result<std::string> tenant_of(const ConfigFile& file);
+
 } // namespace cordon

@@ -46,6 +46,7 @@
 #include "common/error.h"
 #include "common/ipc/unix_client.h"
 #include "common/json.h"
+#include "tests/bench/bench_util.h"
 #include "tests/support/auditd_process.h"
 #include "tests/support/postgres.h"
 #include "tests/support/temp_dir.h"
@@ -149,14 +150,7 @@ struct PhaseResult {
   double events_per_s() const { return seconds > 0 ? static_cast<double>(events) / seconds : 0; }
 };
 
-// Nearest-rank percentile; reorders `values`.
-double percentile_ms(std::vector<std::int64_t>& values, double fraction) {
-  if (values.empty()) return 0;
-  auto rank = static_cast<std::size_t>(std::ceil(fraction * static_cast<double>(values.size())));
-  rank = std::clamp<std::size_t>(rank, 1, values.size()) - 1;
-  std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(rank), values.end());
-  return static_cast<double>(values[rank]) / 1e6;
-}
+using bench::percentile_ms;
 
 // A writer sends one request per write() and returns how many events the server acknowledged.
 template <class Writer>

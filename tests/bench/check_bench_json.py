@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """check_bench_json.py COMMAND... — runs a benchmark command and fails unless it exits 0 and
-prints exactly one JSON object holding every audit-bench figure (finite, positive numbers), a
-ratio for each comparison and a true/false for each target. Whether targets are met is not
+prints exactly one JSON object holding every figure of that benchmark (its "benchmark" member
+names it: finite, positive numbers), a ratio for each comparison and a true/false for each
+target. Whether targets are met is not
 checked: a smoke test proves the benchmark works, not that the machine is fast. Standard library
 only."""
 import json
@@ -9,7 +10,7 @@ import math
 import subprocess
 import sys
 
-POSITIVE = [
+AUDIT_POSITIVE = [
     "w8_events_per_s", "w8_p50_ms", "w8_p99_ms",
     "w64_events_per_s", "w64_p50_ms", "w64_p99_ms",
     "batch_events_per_s", "pg_w8_events_per_s", "pg_w64_events_per_s",
@@ -17,10 +18,21 @@ POSITIVE = [
     "verify_bytes_per_s", "openssl_sha256_bytes_per_s", "openssl_sha256_bytes_per_s_1024",
     "verify_vs_openssl", "fdatasync_ms", "event_bytes",
 ]
-TARGETS = [
+AUDIT_TARGETS = [
     "w8_ge_25000_and_2x_pg", "w64_ge_50000_and_3x_pg", "w8_p99_le_5ms", "w64_p99_le_5ms",
     "batch_ge_200000", "verify_ge_70pct_openssl",
 ]
+
+SECRETS_POSITIVE = [
+    "lease_p50_ms", "lease_p99_ms", "leases_per_s", "sign_per_s", "openssl_ed25519_sign_per_s",
+    "sign_vs_openssl",
+]
+SECRETS_TARGETS = ["lease_p99_le_2ms"]
+
+FIGURES = {
+    "audit-bench": (AUDIT_POSITIVE, AUDIT_TARGETS, ["pg_chain_model"]),
+    "secrets-bench": (SECRETS_POSITIVE, SECRETS_TARGETS, []),
+}
 
 
 def main():
@@ -31,6 +43,9 @@ def main():
     problems = []
     if not isinstance(report, dict):
         sys.exit("output is not a JSON object")
+    if report.get("benchmark") not in FIGURES:
+        sys.exit(f"benchmark {report.get('benchmark')!r} is not one of {sorted(FIGURES)}")
+    POSITIVE, TARGETS, STRINGS = FIGURES[report["benchmark"]]
     for key in POSITIVE:
         value = report.get(key)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
@@ -43,8 +58,9 @@ def main():
     machine = report.get("machine", {})
     if not isinstance(machine.get("cores"), int) or not machine.get("kernel"):
         problems.append(f"machine: {machine!r} lacks cores or kernel")
-    if not isinstance(report.get("pg_chain_model"), str):
-        problems.append("pg_chain_model is missing")
+    for key in STRINGS:
+        if not isinstance(report.get(key), str):
+            problems.append(f"{key} is missing")
     if problems:
         sys.exit("\n".join(problems))
     print(json.dumps(report, indent=2))

@@ -16,6 +16,7 @@
 #include "common/encoding.h"
 #include "common/files.h"
 #include "common/ipc/unix_client.h"
+#include "tests/support/child_process.h"
 
 #ifndef CORDON_BINARY_DIR
 #error "tests need CORDON_BINARY_DIR"
@@ -101,31 +102,10 @@ Result<void> AuditdProcess::start() {
   }
   CORDON_TRY_VOID(write_config());
   std::filesystem::remove(m_options.directory / "https.addr");
-  const std::string binary = binary_path("cordon-auditd");
-  const std::string config = config_path();
-  const std::string log = log_path().string();
-  const pid_t parent = ::getpid();
-  const pid_t pid = ::fork();
-  if (pid < 0) return fail(Errc::io_error, "fork failed");
-  if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(127);
-    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd >= 0) {
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-    }
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::execl(binary.c_str(), binary.c_str(), "--config", config.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  m_pid = pid;
+  m_pid = CORDON_TRY(spawn_child(binary_path("cordon-auditd"), {"--config", config_path()}, log_path().string()));
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (std::chrono::steady_clock::now() < deadline) {
-    int status = 0;
-    if (::waitpid(m_pid, &status, WNOHANG) == m_pid) {
+    if (child_exited(m_pid)) {
       m_pid = -1;
       return fail(Errc::unavailable, "auditd exited during start-up: " + log_tail());
     }
@@ -140,17 +120,7 @@ Result<void> AuditdProcess::start() {
 
 int AuditdProcess::stop(int signal) {
   if (m_pid <= 0) return -1;
-  ::kill(m_pid, signal);
-  int status = 0;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (::waitpid(m_pid, &status, WNOHANG) == 0) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      ::kill(m_pid, SIGKILL);
-      ::waitpid(m_pid, &status, 0);
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  const int status = stop_child(m_pid, signal);
   m_pid = -1;
   return status;
 }

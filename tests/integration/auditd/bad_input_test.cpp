@@ -5,39 +5,11 @@
 #include <unistd.h>
 
 #include "tests/integration/auditd/helpers.h"
+#include "tests/support/as_uid.h"
 
 using namespace cordon;
 using namespace cordon::testing;
 
-namespace {
-
-// Runs `request` as `uid` in a forked child; returns the HTTP status it got (or -1).
-int status_as_uid(const std::string& socket, uid_t uid, ipc::Method method, const std::string& target,
-                  const std::string& body) {
-  int pipe_fds[2];
-  REQUIRE(::pipe(pipe_fds) == 0);
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    ::close(pipe_fds[0]);
-    int status = -1;
-    if (::setresgid(uid, uid, uid) == 0 && ::setresuid(uid, uid, uid) == 0) {
-      ipc::UnixClient client(socket);
-      auto response = client.request(method, target, body, body.empty() ? "" : "application/json");
-      status = response ? response->status : -2;
-    }
-    (void)!::write(pipe_fds[1], &status, sizeof status);
-    ::_exit(0);
-  }
-  ::close(pipe_fds[1]);
-  int status = -1;
-  REQUIRE(::read(pipe_fds[0], &status, sizeof status) == sizeof status);
-  ::close(pipe_fds[0]);
-  ::waitpid(pid, nullptr, 0);
-  return status;
-}
-
-} // namespace
 
 TEST_CASE("malformed JSON is refused with a 400 problem and changes nothing") {
   RunningAuditd auditd;

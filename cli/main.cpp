@@ -1,0 +1,46 @@
+// cordonctl: the admin CLI on the host. A table of sub-commands; each talks to one daemon's Unix
+// socket, where the daemon checks that the caller is root (the admin role).
+#include <cstdlib>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/secrets_command.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"cordonctl: manage a Cordon appliance"};
+  app.require_subcommand(1);
+  cordon::cli::SecretsCommand secrets;
+  if (const char* socket = std::getenv("CORDON_SECRETSD_SOCKET")) secrets.socket = socket;
+
+  auto* group = app.add_subcommand("secrets", "secretsd's vault: values are read from a file or stdin, never argv");
+  group->add_option("--socket", secrets.socket, "secretsd's socket ($CORDON_SECRETSD_SOCKET)")->capture_default_str();
+  group->require_subcommand(1);
+  auto* put = group->add_subcommand("put", "store a new secret");
+  put->add_option("name", secrets.name, "short name, e.g. github-token")->required();
+  put->add_option("--tools", secrets.tools, "tools whose decisions may lease it")->required()->delimiter(',');
+  put->add_option("--from-file", secrets.from_file, "read the value from this file (default: stdin)");
+  put->add_flag("--keep-newline", secrets.keep_newline, "keep a trailing newline read from stdin");
+  auto* rotate = group->add_subcommand("rotate", "store a new version of a secret");
+  rotate->add_option("name", secrets.name, "short name")->required();
+  rotate->add_option("--tools", secrets.tools, "replace its scope")->delimiter(',');
+  rotate->add_option("--from-file", secrets.from_file, "read the value from this file (default: stdin)");
+  rotate->add_flag("--keep-newline", secrets.keep_newline, "keep a trailing newline read from stdin");
+  auto* remove = group->add_subcommand("delete", "delete every version of a secret");
+  remove->add_option("name", secrets.name, "short name")->required();
+  auto* list = group->add_subcommand("list", "list secrets (metadata only)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    return app.exit(error) == 0 ? 0 : 2;
+  }
+  using Action = cordon::cli::SecretsCommand::Action;
+  secrets.action = put->parsed() ? Action::put : rotate->parsed() ? Action::rotate : remove->parsed() ? Action::remove : Action::list;
+  (void)list;
+  if (auto result = cordon::cli::run_secrets_command(secrets, std::cin, std::cout); !result) {
+    std::cerr << "cordonctl: " << result.error().message << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,81 @@
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+
+#include "common/audit/audit_client.h"
+#include "common/clock.h"
+#include "common/error.h"
+#include "common/ipc/peer.h"
+#include "common/json.h"
+#include "secretsd/kek/kek_custody.h"
+#include "secretsd/key_ring.h"
+#include "secretsd/secretsd_config.h"
+#include "secretsd/vault/vault.h"
+
+namespace cordon::secretsd {
+
+// secretsd's logic (DESIGN.md §8), without HTTP: the admin operations, the signing oracle,
+// leases and crypto-shred. Each public call takes the caller's kernel-attested identity and a
+// parsed body (api.h), and answers the JSON body of a success or an Error.
+//
+// Fail closed: every operation that changes state or hands out a value first records its audit
+// event durably (AuditClient); when auditd refuses or is down, the operation does not happen and
+// the caller gets Errc::unavailable. Refusals are recorded too, best effort: a refusal stands
+// whether or not the ledger took it. One exception, by design: signatures with the checkpoint
+// key are not recorded one by one, since each record would grow the tree and call for another
+// checkpoint; the checkpoints themselves are the ledger's record of them.
+//
+// Thread-safe.
+class Custodian {
+public:
+  struct Parts {
+    const SecretsdConfig& config;
+    std::unique_ptr<KekCustody> custody;
+    std::unique_ptr<Vault> vault;   // null once shredded
+    std::unique_ptr<KeyRing> keys;  // null once shredded
+    std::optional<std::string> shredded_at;
+    AuditClient& audit;
+    const Clock& clock;
+  };
+  explicit Custodian(Parts parts);
+
+  // Creates the decision and checkpoint keys if they do not exist yet.
+  Result<void> ensure_keys();
+
+  Json status() const;
+  Result<Json> list_secrets(const ipc::Peer& caller) const;
+  Result<Json> put_secret(const ipc::Peer& caller, std::string_view name, const Json& body);
+  Result<Json> rotate_secret(const ipc::Peer& caller, std::string_view name, const Json& body);
+  Result<Json> delete_secret(const ipc::Peer& caller, std::string_view name);
+  Result<Json> list_keys() const;
+  Result<Json> import_checkpoint_key(const ipc::Peer& caller, const Json& body);
+  Result<Json> sign(const ipc::Peer& caller, const Json& body);
+  Result<Json> issue_lease(const ipc::Peer& caller, const Json& body);
+  Result<Json> release_lease(const ipc::Peer& caller, std::string_view id);
+  // Records lease.expired for every lease past its expiry; the daemon calls it each second.
+  void expire_leases();
+  Result<Json> shred(const ipc::Peer& caller, const Json& body);
+
+private:
+  Result<AuditAck> record(const ipc::Peer& caller, std::string kind, Json data);
+  void record_refusal(const ipc::Peer& caller, std::string kind, const Error& error, Json data);
+  Result<void> require_live() const;
+  Result<void> check_sign_purpose(const ipc::Peer& caller, const PublicKeyInfo& key, std::string_view message,
+                                  const Json& body);
+  std::string now_text() const;
+
+  const SecretsdConfig& m_config;
+  AuditClient& m_audit;
+  const Clock& m_clock;
+  mutable std::shared_mutex m_state_mutex; // shared by every call; exclusive for shred
+  std::unique_ptr<KekCustody> m_custody;
+  std::unique_ptr<Vault> m_vault;
+  std::unique_ptr<KeyRing> m_keys;
+  std::optional<std::string> m_shredded_at;
+  bool m_memory_locked = true;
+};
+
+} // namespace cordon::secretsd

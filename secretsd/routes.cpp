@@ -1,0 +1,91 @@
+#include "secretsd/routes.h"
+
+#include "common/ipc/problem.h"
+#include "common/log.h"
+#include "secretsd/api.h"
+
+namespace cordon::secretsd {
+namespace {
+
+using ipc::Method;
+using ipc::Peer;
+using ipc::Request;
+using ipc::Responder;
+
+void answer(const Responder& respond, const Result<Json>& result, int status = 200) {
+  if (!result) return respond(ipc::problem_response(result.error()));
+  respond(ipc::json_response(status, *result));
+}
+
+Result<Json> body_of(const Request& request) {
+  if (!request.content_type().starts_with("application/json"))
+    return fail(Errc::invalid_argument, "Content-Type must be application/json");
+  auto body = parse_json(request.body, JsonLimits{.max_bytes = max_request_body_bytes, .max_depth = 32});
+  if (!body) return body;
+  if (!body->is_object()) return fail(Errc::invalid_argument, "the body must be a JSON object");
+  return body;
+}
+
+// "/v1/secrets/<name>" or "/v1/secrets/<name>/rotate" -> name; the rest is for the router.
+std::string_view tail_of(std::string_view path, std::string_view prefix) { return path.substr(prefix.size()); }
+
+template <class Call>
+void with_body(const Request& request, const Responder& respond, int status, Call call) {
+  auto body = body_of(request);
+  if (!body) return answer(respond, tl::unexpected(body.error()));
+  answer(respond, call(*body), status);
+}
+
+} // namespace
+
+std::shared_ptr<ipc::Router> make_router(Custodian& custodian, AuditClient& audit) {
+  auto router = std::make_shared<ipc::Router>();
+  Custodian* c = &custodian;
+  router->add(Method::get, "/v1/status", {"admin", "agentd", "approvald", "auditd"},
+              [c](const Request&, const Peer&, Responder respond) { respond(ipc::json_response(200, c->status())); });
+  router->add(Method::get, "/v1/secrets", {"admin"},
+              [c](const Request&, const Peer& peer, Responder respond) { answer(respond, c->list_secrets(peer)); });
+  router->add_prefix(Method::put, "/v1/secrets/", {"admin"}, [c](const Request& request, const Peer& peer, Responder respond) {
+    const auto name = tail_of(request.path, "/v1/secrets/");
+    with_body(request, respond, 201, [&](const Json& body) { return c->put_secret(peer, name, body); });
+  });
+  router->add_prefix(Method::post, "/v1/secrets/", {"admin"}, [c](const Request& request, const Peer& peer, Responder respond) {
+    auto name = tail_of(request.path, "/v1/secrets/");
+    if (!name.ends_with("/rotate")) return answer(respond, fail(Errc::not_found, "POST /v1/secrets/{name}/rotate only"));
+    name.remove_suffix(std::string_view("/rotate").size());
+    with_body(request, respond, 200, [&](const Json& body) { return c->rotate_secret(peer, name, body); });
+  });
+  router->add_prefix(Method::delete_, "/v1/secrets/", {"admin"}, [c](const Request& request, const Peer& peer, Responder respond) {
+    answer(respond, c->delete_secret(peer, tail_of(request.path, "/v1/secrets/")));
+  });
+  router->add(Method::get, "/v1/keys", {"admin", "agentd", "approvald", "auditd"},
+              [c](const Request&, const Peer&, Responder respond) { answer(respond, c->list_keys()); });
+  router->add(Method::post, "/v1/keys/checkpoint/import", {"auditd"}, [c](const Request& request, const Peer& peer, Responder respond) {
+    with_body(request, respond, 201, [&](const Json& body) { return c->import_checkpoint_key(peer, body); });
+  });
+  router->add(Method::post, "/v1/sign", {"approvald", "auditd"}, [c](const Request& request, const Peer& peer, Responder respond) {
+    with_body(request, respond, 200, [&](const Json& body) { return c->sign(peer, body); });
+  });
+  router->add(Method::post, "/v1/leases", {"agentd"}, [c](const Request& request, const Peer& peer, Responder respond) {
+    with_body(request, respond, 201, [&](const Json& body) { return c->issue_lease(peer, body); });
+  });
+  router->add_prefix(Method::delete_, "/v1/leases/", {"agentd"}, [c](const Request& request, const Peer& peer, Responder respond) {
+    answer(respond, c->release_lease(peer, tail_of(request.path, "/v1/leases/")));
+  });
+  router->add(Method::post, "/v1/shred", {"admin"}, [c](const Request& request, const Peer& peer, Responder respond) {
+    with_body(request, respond, 200, [&](const Json& body) { return c->shred(peer, body); });
+  });
+  AuditClient* a = &audit;
+  router->set_denied_hook([a](const Request& request, const Peer& peer, std::string_view reason) {
+    AuditEvent event;
+    event.kind = "access.denied";
+    event.actor_id = "secretsd";
+    event.data = {{"principal", peer.principal}, {"uid", peer.uid}, {"reason", std::string(reason)},
+                  {"method", std::string(ipc::method_name(request.method))}, {"path", request.path}};
+    auto recorded = a->record(event);
+    if (!recorded) log::warn("a refusal was not recorded", {{"error", recorded.error().message}});
+  });
+  return router;
+}
+
+} // namespace cordon::secretsd
