@@ -70,7 +70,17 @@ Result<AuditdConfig> parse_auditd_config(const ConfigFile& file) {
   auto table = CORDON_TRY(file.table("auditd"));
   CORDON_TRY_VOID(table.require_known_keys({"socket", "socket_mode", "state_dir", "origin",
                                             "checkpoint_interval_ms", "segment_bytes", "auditor",
-                                            "sinks"}));
+                                            "sinks", "checkpoint_key", "secretsd_socket"}));
+  if (auto holder = CORDON_TRY(table.optional_string("checkpoint_key"))) {
+    if (*holder == "file") {
+      config.checkpoint_key = AuditdConfig::CheckpointKey::file;
+    } else if (*holder == "secretsd") {
+      config.checkpoint_key = AuditdConfig::CheckpointKey::secretsd;
+    } else {
+      return fail(Errc::invalid_argument, fmt::format("{}: auditd.checkpoint_key must be file or secretsd", file.source()));
+    }
+  }
+  config.secretsd_socket = CORDON_TRY(table.optional_string("secretsd_socket")).value_or(config.secretsd_socket);
   config.socket = CORDON_TRY(table.optional_string("socket")).value_or(config.socket);
   if (auto mode = CORDON_TRY(table.optional_string("socket_mode"))) {
     auto parsed = parse_octal_mode(*mode);

@@ -39,6 +39,11 @@ struct AuditdConfig {
   std::uint32_t socket_mode = 0660;
   std::string state_dir = "/var/lib/cordon/auditd";
   std::string origin; // checkpoint origin and key name; "<tenant>.cordon.local/audit" by default
+  // Who holds the checkpoint key: "file" (a 0600 file in state_dir, checkpoint.key) or
+  // "secretsd" (its oracle; an existing key file is moved into secretsd once, then shredded).
+  enum class CheckpointKey { file, secretsd };
+  CheckpointKey checkpoint_key = CheckpointKey::file;
+  std::string secretsd_socket = "/run/cordon/secretsd.sock";
   std::chrono::milliseconds checkpoint_interval{10'000};
   std::uint64_t segment_bytes = std::uint64_t{64} << 20;
   std::optional<AuditorListenerConfig> auditor;

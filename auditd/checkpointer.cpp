@@ -42,6 +42,7 @@ std::uint64_t Checkpointer::last_size() const {
 }
 
 Result<std::string> Checkpointer::issue_locked(const ledger::TreeHead& head) {
+  if (!m_signer.ready()) return fail(Errc::unavailable, "the checkpoint key is not available yet: " + m_pending_reason);
   const ledger::Checkpoint checkpoint{m_origin, head.size, head.root};
   auto note = CORDON_TRY(ledger::sign_checkpoint(checkpoint, m_signer));
   m_note = note;
@@ -54,6 +55,7 @@ Result<std::string> Checkpointer::issue_locked(const ledger::TreeHead& head) {
 
 void Checkpointer::run() {
   std::unique_lock stop_lock(m_stop_mutex);
+  wait_for_signer(stop_lock);
   while (!m_stopping) {
     m_stop_changed.wait_for(stop_lock, m_interval, [this] { return m_stopping; });
     if (m_stopping) break;
@@ -63,6 +65,30 @@ void Checkpointer::run() {
     if (auto issued = issue_locked(head); !issued)
       log::error("cannot sign a checkpoint", {{"error", issued.error().message}});
   }
+}
+
+void Checkpointer::wait_for_signer(std::unique_lock<std::mutex>& stop_lock) {
+  bool warned = false;
+  std::string last_reason;
+  while (!m_stopping && !m_signer.ready()) {
+    stop_lock.unlock();
+    auto prepared = m_signer.prepare();
+    stop_lock.lock();
+    if (prepared) break;
+    {
+      std::lock_guard lock(m_mutex);
+      m_pending_reason = prepared.error().message;
+    }
+    // Each new reason is logged once: a retry every 200 ms must not flood the journal.
+    if (prepared.error().message != last_reason)
+      log::warn("waiting for the checkpoint key", {{"error", prepared.error().message}});
+    last_reason = prepared.error().message;
+    warned = true;
+    m_stop_changed.wait_for(stop_lock, std::chrono::milliseconds(200), [this] { return m_stopping; });
+  }
+  if (m_stopping || !m_signer.ready()) return;
+  if (warned) log::info("the checkpoint key is available", {{"verifier_key", m_signer.verifier_key().to_string()}});
+  if (m_on_signer_ready) m_on_signer_ready();
 }
 
 } // namespace cordon::auditd

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -30,7 +31,12 @@ public:
   Checkpointer(const Checkpointer&) = delete;
   Checkpointer& operator=(const Checkpointer&) = delete;
 
-  // Starts the periodic thread.
+  // Runs once, on the checkpointer's thread, when a signer that was not ready becomes ready (and
+  // at start for one that is). Set before start().
+  void on_signer_ready(std::function<void()> callback) { m_on_signer_ready = std::move(callback); }
+
+  // Starts the periodic thread. Its first job is to get the signer ready (retrying every 200 ms);
+  // until then, latest() fails with Errc::unavailable.
   void start();
   void stop();
 
@@ -42,6 +48,7 @@ public:
 private:
   Result<std::string> issue_locked(const ledger::TreeHead& head);
   void run();
+  void wait_for_signer(std::unique_lock<std::mutex>& stop_lock);
 
   const ledger::Ledger& m_ledger;
   const ledger::CheckpointSigner& m_signer;
@@ -53,6 +60,8 @@ private:
   std::string m_note;
   std::uint64_t m_size = 0;
   bool m_have_note = false;
+  std::string m_pending_reason = "not tried yet";
+  std::function<void()> m_on_signer_ready;
 
   std::mutex m_stop_mutex;
   std::condition_variable m_stop_changed;

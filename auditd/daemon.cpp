@@ -10,6 +10,7 @@
 #include "auditd/ledger/checkpoint_signer.h"
 #include "auditd/ledger/ledger.h"
 #include "auditd/routes.h"
+#include "auditd/secretsd_checkpoint_signer.h"
 #include "auditd/sink_set.h"
 #include "common/crypto.h"
 #include "common/ipc/asio.h"
@@ -37,7 +38,7 @@ struct Daemon::Parts {
   std::vector<std::thread> threads;
   Bytes salt;
   SinkSet sinks;
-  std::unique_ptr<ledger::FileCheckpointSigner> signer;
+  std::unique_ptr<ledger::CheckpointSigner> signer;
   std::unique_ptr<ledger::Ledger> ledger;
   std::unique_ptr<Checkpointer> checkpoints;
   std::unique_ptr<AuditServices> services;
@@ -93,7 +94,10 @@ Result<std::unique_ptr<Daemon>> Daemon::start(AuditdConfig config) {
   CORDON_TRY_VOID(make_private_directory(state));
 
   p.salt = CORDON_TRY(load_or_create_secret_file(state / "audit-salt", salt_bytes));
-  p.signer = CORDON_TRY(ledger::FileCheckpointSigner::open(state / "checkpoint.key", p.config.origin));
+  if (p.config.checkpoint_key == AuditdConfig::CheckpointKey::secretsd)
+    p.signer = std::make_unique<SecretsdCheckpointSigner>(p.config.secretsd_socket, p.config.origin, state / "checkpoint.key");
+  else
+    p.signer = CORDON_TRY(ledger::FileCheckpointSigner::open(state / "checkpoint.key", p.config.origin));
 
   ledger::LedgerOptions options;
   options.tenant = p.config.tenant;
@@ -118,14 +122,24 @@ Result<std::unique_ptr<Daemon>> Daemon::start(AuditdConfig config) {
   if (p.config.auditor)
     p.auditor = CORDON_TRY(AuditorListener::start(p.io, *p.config.auditor, fds, make_auditor_router(*p.services)));
 
-  record_own_event(*p.ledger, "auditd.started",
-                   {{"size", p.ledger->size()}, {"verifier_key", p.signer->verifier_key().to_string()}});
+  const bool key_ready = p.signer->ready();
+  const Json verifier = key_ready ? Json(p.signer->verifier_key().to_string()) : Json();
+  const char* holder = p.config.checkpoint_key == AuditdConfig::CheckpointKey::secretsd ? "secretsd" : "file";
+  record_own_event(*p.ledger, "auditd.started", {{"size", p.ledger->size()}, {"verifier_key", verifier}, {"checkpoint_key", holder}});
+  if (!key_ready) {
+    // Recorded once the key is known, so the ledger itself says which key signs its checkpoints.
+    ledger::Ledger* ledger = p.ledger.get();
+    ledger::CheckpointSigner* signer = p.signer.get();
+    p.checkpoints->on_signer_ready([ledger, signer, holder] {
+      record_own_event(*ledger, "checkpoint.key_ready", {{"verifier_key", signer->verifier_key().to_string()}, {"checkpoint_key", holder}});
+    });
+  }
   p.checkpoints->start();
   for (unsigned i = 0; i < io_threads; ++i) p.threads.emplace_back([&io = p.io] { io.run(); });
 
   log::info("serving", {{"socket", p.unix_server->path()},
                         {"entries", std::to_string(p.ledger->size())},
-                        {"verifier_key", p.signer->verifier_key().to_string()}});
+                        {"verifier_key", key_ready ? p.signer->verifier_key().to_string() : "(waiting for secretsd)"}});
   systemd::notify_ready();
   systemd::notify_status("serving " + std::to_string(p.ledger->size()) + " entries");
   return std::unique_ptr<Daemon>(new Daemon(std::move(parts)));

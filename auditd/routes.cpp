@@ -104,7 +104,7 @@ void status(AuditServices& services, Responder respond) {
                                        {"size", head.size},
                                        {"root", ledger::hash_to_base64(head.root)},
                                        {"checkpoint_size", services.checkpoints.last_size()},
-                                       {"verifier_key", services.signer.verifier_key().to_string()},
+                                       {"verifier_key", services.signer.ready() ? Json(services.signer.verifier_key().to_string()) : Json()},
                                        {"recovered_bytes", services.ledger.recovered_bytes()},
                                        {"sinks", services.sink_status()}}));
 }
@@ -118,6 +118,7 @@ void add_read_routes(ipc::Router& router, AuditServices& services,
   router.add(Method::get, "/v1/checkpoint", roles,
              [s](const Request&, const Peer&, Responder respond) { checkpoint(*s, respond); });
   router.add(Method::get, "/v1/verifier-key", roles, [s](const Request&, const Peer&, Responder respond) {
+    if (!s->signer.ready()) return answer_error(respond, Error{Errc::unavailable, "the checkpoint key is not available yet"});
     respond(ipc::text_response(200, s->signer.verifier_key().to_string() + "\n"));
   });
   router.add(Method::get, "/v1/proof/inclusion", roles,

@@ -17,8 +17,10 @@
 //   DELETE /v1/secrets/{name}         admin             every version
 //   GET    /v1/keys                   any mapped role   {"keys": [{"name", "purpose",
 //                                                        "public_key", "key_id", "verifier_key"?}]}
-//   POST   /v1/keys/checkpoint/import auditd            {"seed_base64"}: once, so that the
-//                                                        verifier key auditors pinned stays valid
+//   POST   /v1/keys/checkpoint        auditd            {"seed_base64"}: imported once, so that
+//                                                        the verifier key auditors pinned stays
+//                                                        valid; {}: generated. 201, or 409 once
+//                                                        it exists
 //   POST   /v1/sign                   approvald, auditd {"key", "message_base64"} ->
 //                                                        {"key", "key_id", "signature"}; the
 //                                                        decision key signs only JCS decisions of

@@ -167,19 +167,29 @@ Result<Json> Custodian::list_keys() const {
   return Json{{"keys", out}};
 }
 
-Result<Json> Custodian::import_checkpoint_key(const ipc::Peer& caller, const Json& body) {
+Result<Json> Custodian::create_checkpoint_key(const ipc::Peer& caller, const Json& body) {
   std::shared_lock lock(m_state_mutex);
   CORDON_TRY_VOID(require_live());
-  auto seed = CORDON_TRY(base64_member(body, "seed_base64"));
-  auto imported = m_keys->import(*m_vault, checkpoint_key, KeyPurpose::checkpoint, seed, now_text());
-  crypto::wipe(seed);
-  if (!imported) {
-    record_refusal(caller, "key.import_refused", imported.error(), {{"key", checkpoint_key}});
-    return tl::unexpected(imported.error());
+  CORDON_TRY_VOID(require_known_fields(body, {"seed_base64"}));
+  const bool imported = body.contains("seed_base64");
+  Result<PublicKeyInfo> created = fail(Errc::internal, "unset");
+  if (imported) {
+    auto seed = CORDON_TRY(base64_member(body, "seed_base64"));
+    created = m_keys->import(*m_vault, checkpoint_key, KeyPurpose::checkpoint, seed, now_text());
+    crypto::wipe(seed);
+  } else {
+    created = m_keys->generate(*m_vault, checkpoint_key, KeyPurpose::checkpoint, now_text());
   }
-  auto verifier = CORDON_TRY(ledger::NoteVerifierKey::from_public_key(m_config.checkpoint_origin, imported->public_key));
-  CORDON_TRY(record(caller, "key.imported", {{"key", checkpoint_key}, {"verifier_key", verifier.to_string()}}));
-  return Json{{"key", checkpoint_key}, {"verifier_key", verifier.to_string()}};
+  if (!created) {
+    record_refusal(caller, "key.refused", created.error(), {{"key", checkpoint_key}});
+    return tl::unexpected(created.error());
+  }
+  auto verifier = CORDON_TRY(ledger::NoteVerifierKey::from_public_key(m_config.checkpoint_origin, created->public_key));
+  auto recorded = record(caller, imported ? "key.imported" : "key.generated",
+                         {{"key", checkpoint_key}, {"verifier_key", verifier.to_string()}});
+  if (!recorded) log::warn("the checkpoint key's creation was not recorded", {{"error", recorded.error().message}});
+  return Json{{"name", checkpoint_key}, {"purpose", "checkpoint"}, {"public_key", to_base64(created->public_key)},
+              {"verifier_key", verifier.to_string()}};
 }
 
 Result<void> Custodian::check_sign_purpose(const ipc::Peer& caller, const PublicKeyInfo& key, std::string_view message,

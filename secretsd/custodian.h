@@ -51,7 +51,9 @@ public:
   Result<Json> rotate_secret(const ipc::Peer& caller, std::string_view name, const Json& body);
   Result<Json> delete_secret(const ipc::Peer& caller, std::string_view name);
   Result<Json> list_keys() const;
-  Result<Json> import_checkpoint_key(const ipc::Peer& caller, const Json& body);
+  // The checkpoint key, once: imported from {"seed_base64"} (auditd's old key file, so the
+  // verifier key auditors pinned stays valid) or generated from {}. Errc::conflict if it exists.
+  Result<Json> create_checkpoint_key(const ipc::Peer& caller, const Json& body);
   Result<Json> sign(const ipc::Peer& caller, const Json& body);
   Result<Json> issue_lease(const ipc::Peer& caller, const Json& body);
   Result<Json> release_lease(const ipc::Peer& caller, std::string_view id);

@@ -60,8 +60,8 @@ std::shared_ptr<ipc::Router> make_router(Custodian& custodian, AuditClient& audi
   });
   router->add(Method::get, "/v1/keys", {"admin", "agentd", "approvald", "auditd"},
               [c](const Request&, const Peer&, Responder respond) { answer(respond, c->list_keys()); });
-  router->add(Method::post, "/v1/keys/checkpoint/import", {"auditd"}, [c](const Request& request, const Peer& peer, Responder respond) {
-    with_body(request, respond, 201, [&](const Json& body) { return c->import_checkpoint_key(peer, body); });
+  router->add(Method::post, "/v1/keys/checkpoint", {"auditd"}, [c](const Request& request, const Peer& peer, Responder respond) {
+    with_body(request, respond, 201, [&](const Json& body) { return c->create_checkpoint_key(peer, body); });
   });
   router->add(Method::post, "/v1/sign", {"approvald", "auditd"}, [c](const Request& request, const Peer& peer, Responder respond) {
     with_body(request, respond, 200, [&](const Json& body) { return c->sign(peer, body); });

@@ -11,9 +11,13 @@
 
 namespace cordon::ledger {
 
-// Whatever signs the ledger's checkpoints with Ed25519. Today a key file in auditd's state
-// directory (FileCheckpointSigner); later secretsd's signing oracle, behind this same interface.
+// Whatever signs the ledger's checkpoints with Ed25519: a key file in auditd's state directory
+// (FileCheckpointSigner), or secretsd's signing oracle (auditd/secretsd_checkpoint_signer.h).
 // Implementations are thread-safe.
+//
+// A signer may not be ready at once (secretsd may start after auditd): until ready() is true,
+// public_key() and verifier_key() are meaningless and sign() fails with Errc::unavailable. The
+// checkpointer calls prepare() until it is.
 class CheckpointSigner {
 public:
   virtual ~CheckpointSigner() = default;
@@ -25,6 +29,10 @@ public:
 
   // The C2SP verifier key of this signer ("name+keyid+base64"), for GET /v1/verifier-key.
   NoteVerifierKey verifier_key() const;
+
+  virtual bool ready() const { return true; }
+  // Tries to become ready; the error says why not yet. May block for a bounded time.
+  virtual Result<void> prepare() const { return ok(); }
 };
 
 // A signer whose 32-byte Ed25519 seed lives in a file of mode 0600, owned by this user.

@@ -77,7 +77,9 @@ Result<void> AuditdProcess::write_config() const {
        << "[[peers]]\nuid = 65534\nprincipal = \"stranger\"\nroles = [\"none\"]\n\n"
        << "[auditd]\nsocket = \"" << socket_path() << "\"\nsocket_mode = \"0666\"\nstate_dir = \""
        << state_dir().string() << "\"\ncheckpoint_interval_ms = " << m_options.checkpoint_interval_ms
-       << "\nsegment_bytes = " << m_options.segment_bytes << "\n";
+       << "\nsegment_bytes = " << m_options.segment_bytes << "\ncheckpoint_key = \"" << m_options.checkpoint_key
+       << "\"\n";
+  if (!m_options.secretsd_socket.empty()) toml << "secretsd_socket = \"" << m_options.secretsd_socket << "\"\n";
   if (m_options.auditor_https) {
     auto token = read_file(tls_dir() / "auditor.token");
     if (!token) return tl::unexpected<Error>(token.error());
@@ -110,7 +112,8 @@ Result<void> AuditdProcess::start() {
       return fail(Errc::unavailable, "auditd exited during start-up: " + log_tail());
     }
     ipc::UnixClient client(socket_path(), ipc::ClientOptions{.timeout = std::chrono::milliseconds(500)});
-    auto answer = client.get("/v1/checkpoint");
+    // /v1/status, not /v1/checkpoint: with secretsd's key, checkpoints wait for secretsd.
+    auto answer = client.get("/v1/status");
     if (answer && answer->status == 200 && (!m_options.auditor_https || !https_address().empty())) return ok();
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }

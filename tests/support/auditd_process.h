@@ -22,6 +22,8 @@ struct AuditdProcessOptions {
   bool auditor_https = false; // also serve the auditor HTTPS listener (devstack's throwaway PKI)
   std::vector<std::string> postgres_sinks;                 // DSNs
   std::vector<std::filesystem::path> jsonl_sinks;          // paths
+  std::string checkpoint_key = "file";                     // or "secretsd"
+  std::string secretsd_socket;                             // with checkpoint_key "secretsd"
   // uid 65534 ("nobody") is mapped to principal "stranger" with no roles, so tests can show a
   // known peer without a role is refused.
 };

@@ -113,6 +113,16 @@ inline Result<ipc::Response> lease(ipc::UnixClient& secretsd, const Json& packet
   return secretsd.post("/v1/leases", body.dump());
 }
 
+// Waits (up to 2 s) until auditd's ledger holds an event of `kind` whose leaf contains `needle`.
+inline bool wait_for_event_in(ipc::UnixClient& audit, const std::string& kind, const std::string& needle) {
+  for (int i = 0; i < 200; ++i) {
+    auto response = audit.get("/v1/events?kind=" + kind);
+    if (response && response->body.find(needle) != std::string::npos) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
 // Waits (up to 2 s) until the ledger holds an event of `kind` whose leaf contains `needle`.
 inline bool wait_for_event(RunningSecretsd& stack, const std::string& kind, const std::string& needle) {
   for (int i = 0; i < 200; ++i) {

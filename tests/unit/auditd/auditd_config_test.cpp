@@ -261,3 +261,13 @@ TEST_CASE("load_auditd_config reports a missing file as not_found") {
   REQUIRE_FALSE(config);
   CHECK(config.error().code == Errc::not_found);
 }
+
+TEST_CASE("the checkpoint key is held in a file by default, or by secretsd when configured") {
+  CHECK(parsed("").checkpoint_key == AuditdConfig::CheckpointKey::file);
+  const auto config = parsed("checkpoint_key = \"secretsd\"\nsecretsd_socket = \"/run/test/secretsd.sock\"");
+  CHECK(config.checkpoint_key == AuditdConfig::CheckpointKey::secretsd);
+  CHECK(config.secretsd_socket == "/run/test/secretsd.sock");
+  auto wrong = parse_auditd("checkpoint_key = \"hsm\"");
+  REQUIRE_FALSE(wrong);
+  CHECK(wrong.error().message.find("checkpoint_key") != std::string::npos);
+}
