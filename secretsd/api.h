@@ -21,12 +21,18 @@
 //                                                        the verifier key auditors pinned stays
 //                                                        valid; {}: generated. 201, or 409 once
 //                                                        it exists
-//   POST   /v1/sign                   approvald, auditd {"key", "message_base64"} ->
+//   POST   /v1/keys                   admin             {"name", "purpose": "customer"}: a
+//                                                        customer signing key, generated here
+//   POST   /v1/sign                   approvald, auditd, {"key", "message_base64", "packet"?,
+//                                     agentd             "action"?} ->
 //                                                        {"key", "key_id", "signature"}; the
 //                                                        decision key signs only JCS decisions of
 //                                                        this tenant, for approvald; the checkpoint
 //                                                        key only checkpoints of this origin, for
-//                                                        auditd
+//                                                        auditd; a customer key only for agentd,
+//                                                        with a packet allowing the action
+//                                                        {"tool": "crypto.sign", "arguments":
+//                                                        {"key", "message_sha256"}} (single use)
 //   POST   /v1/leases                 agentd            {"packet", "action", "secret", "run_id"?}
 //                                                        201 {"lease_id", "secret", "version",
 //                                                        "value_base64", "ttl_s", "expires_at"}

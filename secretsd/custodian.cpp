@@ -192,6 +192,40 @@ Result<Json> Custodian::create_checkpoint_key(const ipc::Peer& caller, const Jso
               {"verifier_key", verifier.to_string()}};
 }
 
+Result<Json> Custodian::create_customer_key(const ipc::Peer& caller, const Json& body) {
+  std::shared_lock lock(m_state_mutex);
+  CORDON_TRY_VOID(require_live());
+  CORDON_TRY_VOID(require_known_fields(body, {"name", "purpose"}));
+  if (body.value("purpose", "") != "customer")
+    return fail(Errc::invalid_argument, "only customer keys are created here (purpose \"customer\")");
+  if (!body.contains("name") || !body["name"].is_string()) return fail(Errc::invalid_argument, "name must be a key name");
+  const std::string name = body["name"];
+  if (name == decision_key || name == checkpoint_key) return fail(Errc::conflict, "the key name " + name + " is reserved");
+  auto created = m_keys->generate(*m_vault, name, KeyPurpose::customer, now_text());
+  if (!created) return tl::unexpected(created.error());
+  CORDON_TRY(record(caller, "key.generated", {{"key", name}, {"purpose", "customer"}, {"public_key", to_base64(created->public_key)}}));
+  return Json{{"name", name}, {"purpose", "customer"}, {"public_key", to_base64(created->public_key)},
+              {"key_id", decision::decision_key_id(created->public_key)}};
+}
+
+Result<decision::Decision> Custodian::allowed_decision(const Json& packet, const Json& action, std::string& refusal_kind) const {
+  refusal_kind = "refused";
+  auto digest = decision::action_digest(m_config.tenant, action);
+  if (!digest) return tl::unexpected(digest.error());
+  const auto decision_info = m_keys->find(decision_key);
+  if (!decision_info) return tl::unexpected(decision_info.error());
+  decision::PacketExpectations expected{m_config.tenant, *digest, decision_info->public_key, m_clock.now()};
+  auto verified = decision::verify_decision_packet(packet, expected);
+  if (!verified) {
+    if (verified.error().rejection == decision::Rejection::signature) refusal_kind = "signature_rejected";
+    return tl::unexpected(verified.error().error);
+  }
+  if (verified->verdict != "allow")
+    return fail(Errc::permission_denied, "the decision's verdict is " + verified->verdict + ", not allow");
+  if (verified->mode != "live") return fail(Errc::permission_denied, "a dry-run decision gets no credentials or signatures");
+  return std::move(*verified);
+}
+
 Result<void> Custodian::check_sign_purpose(const ipc::Peer& caller, const PublicKeyInfo& key, std::string_view message,
                                            const Json& body) {
   switch (key.purpose) {
@@ -214,9 +248,22 @@ Result<void> Custodian::check_sign_purpose(const ipc::Peer& caller, const Public
       return fail(Errc::permission_denied, "the checkpoint is for another origin than " + m_config.checkpoint_origin);
     return ok();
   }
-  case KeyPurpose::customer:
-    (void)body;
-    return fail(Errc::permission_denied, "customer keys sign only with a decision packet for that signature (not enabled)");
+  case KeyPurpose::customer: {
+    // The decided action is {"tool": "crypto.sign", "arguments": {"key", "message_sha256"}}: the
+    // approval names this key and these exact bytes.
+    if (!caller.has_role("agentd")) return fail(Errc::permission_denied, "customer keys sign for agentd only, with a decision");
+    if (!body.contains("packet") || !body.contains("action"))
+      return fail(Errc::permission_denied, "a customer key signs only with a decision packet and its action");
+    const Json& action = body["action"];
+    const Json expected_arguments = {{"key", key.name}, {"message_sha256", to_hex(crypto::sha256(message))}};
+    if (!action.is_object() || action.value("tool", "") != "crypto.sign" || !action.contains("arguments") ||
+        action["arguments"] != expected_arguments)
+      return fail(Errc::permission_denied, "the decided action is not crypto.sign of this message with key " + key.name);
+    std::string kind;
+    auto allowed = allowed_decision(body["packet"], action, kind);
+    if (!allowed) return tl::unexpected(allowed.error());
+    return m_vault->spend_nonce(allowed->nonce, allowed->expires_at);
+  }
   }
   return fail(Errc::internal, "unknown key purpose");
 }
@@ -224,7 +271,7 @@ Result<void> Custodian::check_sign_purpose(const ipc::Peer& caller, const Public
 Result<Json> Custodian::sign(const ipc::Peer& caller, const Json& body) {
   std::shared_lock lock(m_state_mutex);
   CORDON_TRY_VOID(require_live());
-  CORDON_TRY_VOID(require_known_fields(body, {"key", "message_base64"}));
+  CORDON_TRY_VOID(require_known_fields(body, {"key", "message_base64", "packet", "action"}));
   const auto key_member = body.find("key");
   if (key_member == body.end() || !key_member->is_string()) return fail(Errc::invalid_argument, "key must be a key name");
   const std::string name = *key_member;
@@ -262,20 +309,9 @@ Result<Json> Custodian::issue_lease(const ipc::Peer& caller, const Json& body) {
   if (!body.contains("packet") || !body.contains("action"))
     return refuse("lease.refused", Error{Errc::invalid_argument, "a lease needs a decision packet and its action"});
 
-  auto digest = decision::action_digest(m_config.tenant, body["action"]);
-  if (!digest) return refuse("lease.refused", digest.error());
-  const auto decision_info = m_keys->find(decision_key);
-  if (!decision_info) return refuse("lease.refused", decision_info.error());
-  decision::PacketExpectations expected{m_config.tenant, *digest, decision_info->public_key, m_clock.now()};
-  auto verified = decision::verify_decision_packet(body["packet"], expected);
-  if (!verified) {
-    return refuse(verified.error().rejection == decision::Rejection::signature ? "lease.signature_rejected" : "lease.refused",
-                  verified.error().error);
-  }
-  if (verified->verdict != "allow")
-    return refuse("lease.refused", Error{Errc::permission_denied, "the decision's verdict is " + verified->verdict + ", not allow"});
-  if (verified->mode != "live")
-    return refuse("lease.refused", Error{Errc::permission_denied, "a dry-run decision gets no credentials"});
+  std::string refusal_kind;
+  auto verified = allowed_decision(body["packet"], body["action"], refusal_kind);
+  if (!verified) return refuse("lease." + refusal_kind, verified.error());
   const std::string tool = body["action"]["tool"];
   auto metadata = m_vault->metadata(secret);
   if (!metadata) return refuse("lease.refused", metadata.error());

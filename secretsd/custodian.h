@@ -7,6 +7,7 @@
 
 #include "common/audit/audit_client.h"
 #include "common/clock.h"
+#include "common/decision/decision_packet.h"
 #include "common/error.h"
 #include "common/ipc/peer.h"
 #include "common/json.h"
@@ -54,6 +55,9 @@ public:
   // The checkpoint key, once: imported from {"seed_base64"} (auditd's old key file, so the
   // verifier key auditors pinned stays valid) or generated from {}. Errc::conflict if it exists.
   Result<Json> create_checkpoint_key(const ipc::Peer& caller, const Json& body);
+  // A customer signing key, generated here: {"name", "purpose": "customer"}. It signs only for
+  // agentd, with a decision packet for crypto.sign of that key and the message's SHA-256.
+  Result<Json> create_customer_key(const ipc::Peer& caller, const Json& body);
   Result<Json> sign(const ipc::Peer& caller, const Json& body);
   Result<Json> issue_lease(const ipc::Peer& caller, const Json& body);
   Result<Json> release_lease(const ipc::Peer& caller, std::string_view id);
@@ -65,6 +69,10 @@ private:
   Result<AuditAck> record(const ipc::Peer& caller, std::string kind, Json data);
   void record_refusal(const ipc::Peer& caller, std::string kind, const Error& error, Json data);
   Result<void> require_live() const;
+  // The decision of `packet` for `action`, verified (decision key, tenant, digest, expiry) and
+  // with verdict allow and mode live; `refusal_kind` says "signature_rejected" or "refused".
+  // Single use is the caller's: it spends the nonce with what it grants.
+  Result<decision::Decision> allowed_decision(const Json& packet, const Json& action, std::string& refusal_kind) const;
   Result<void> check_sign_purpose(const ipc::Peer& caller, const PublicKeyInfo& key, std::string_view message,
                                   const Json& body);
   std::string now_text() const;

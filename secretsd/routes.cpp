@@ -63,7 +63,10 @@ std::shared_ptr<ipc::Router> make_router(Custodian& custodian, AuditClient& audi
   router->add(Method::post, "/v1/keys/checkpoint", {"auditd"}, [c](const Request& request, const Peer& peer, Responder respond) {
     with_body(request, respond, 201, [&](const Json& body) { return c->create_checkpoint_key(peer, body); });
   });
-  router->add(Method::post, "/v1/sign", {"approvald", "auditd"}, [c](const Request& request, const Peer& peer, Responder respond) {
+  router->add(Method::post, "/v1/keys", {"admin"}, [c](const Request& request, const Peer& peer, Responder respond) {
+    with_body(request, respond, 201, [&](const Json& body) { return c->create_customer_key(peer, body); });
+  });
+  router->add(Method::post, "/v1/sign", {"approvald", "auditd", "agentd"}, [c](const Request& request, const Peer& peer, Responder respond) {
     with_body(request, respond, 200, [&](const Json& body) { return c->sign(peer, body); });
   });
   router->add(Method::post, "/v1/leases", {"agentd"}, [c](const Request& request, const Peer& peer, Responder respond) {

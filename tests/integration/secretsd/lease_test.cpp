@@ -195,3 +195,39 @@ TEST_CASE("when auditd goes down, leases and changes are refused: fail closed") 
   auto list = json_of(stack.client.get("/v1/secrets"), 200);
   CHECK(list["secrets"].size() == 1);
 }
+
+namespace {
+Json sign_action(const std::string& key, const std::string& message) {
+  return {{"tool", "crypto.sign"}, {"tool_pin", "sha256:02"},
+          {"arguments", {{"key", key}, {"message_sha256", to_hex(crypto::sha256(message))}}}, {"target", nullptr}};
+}
+Result<ipc::Response> customer_sign(ipc::UnixClient& client, const std::string& key, const std::string& message,
+                                    const Json& packet, const Json& action) {
+  const Json body = {{"key", key}, {"message_base64", to_base64(as_bytes(message))}, {"packet", packet}, {"action", action}};
+  return client.post("/v1/sign", body.dump());
+}
+} // namespace
+
+TEST_CASE("a customer key signs exactly the message a decision allowed, once") {
+  RunningSecretsd stack;
+  auto created = json_of(stack.client.post("/v1/keys", R"({"name":"release-signing","purpose":"customer"})"), 201);
+  const auto public_key = from_base64(created["public_key"].get<std::string>()).value();
+  const std::string message = "v1.2.3 release manifest";
+  const auto action = sign_action("release-signing", message);
+  const auto packet = signed_packet(stack.client, action);
+
+  auto signed_ = json_of(customer_sign(stack.client, "release-signing", message, packet, action), 200);
+  const auto signature = from_base64(signed_["signature"].get<std::string>()).value();
+  CHECK(crypto::ed25519_verify(public_key, as_bytes(message), signature));
+  CHECK(wait_for_event(stack, "key.signed", "release-signing"));
+
+  // The same packet again, another message under the same decision, and no decision at all.
+  require_problem(customer_sign(stack.client, "release-signing", message, packet, action), 409, "conflict");
+  const auto fresh = signed_packet(stack.client, action);
+  require_problem(customer_sign(stack.client, "release-signing", "another message", fresh, action), 403, "permission_denied");
+  const Json bare = {{"key", "release-signing"}, {"message_base64", to_base64(as_bytes(message))}};
+  require_problem(stack.client.post("/v1/sign", bare.dump()), 403, "permission_denied");
+  CHECK(wait_for_event(stack, "sign.refused", "not crypto.sign of this message"));
+  // Reserved names are not customer keys.
+  require_problem(stack.client.post("/v1/keys", R"({"name":"decision","purpose":"customer"})"), 409, "conflict");
+}
