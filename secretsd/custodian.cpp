@@ -352,9 +352,9 @@ Result<Json> Custodian::release_lease(const ipc::Peer& caller, std::string_view 
 void Custodian::expire_leases() {
   std::shared_lock lock(m_state_mutex);
   if (m_shredded_at) return;
-  auto leases = m_vault->open_leases();
-  if (!leases) return;
   const auto now = m_clock.now();
+  auto leases = m_vault->expired_leases(now);
+  if (!leases) return;
   ipc::Peer self;
   self.principal = "secretsd";
   for (const auto& lease : *leases) {

@@ -24,9 +24,11 @@ CREATE TABLE IF NOT EXISTS signing_keys (
   name TEXT PRIMARY KEY, purpose TEXT NOT NULL, public_key BLOB NOT NULL, wrapped_key BLOB NOT NULL,
   sealed_seed BLOB NOT NULL, created_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS spent_nonces (nonce TEXT PRIMARY KEY, forget_after INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS spent_nonces_by_age ON spent_nonces (forget_after);
 CREATE TABLE IF NOT EXISTS leases (
   id TEXT PRIMARY KEY, secret TEXT NOT NULL, version INTEGER NOT NULL, decision_id TEXT NOT NULL,
   run_id TEXT NOT NULL, expires_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS leases_by_expiry ON leases (expires_at);
 )sql";
 
 bool valid_name_character(char c) {
@@ -76,6 +78,14 @@ Result<SecureBytes> open_sealed(std::span<const std::uint8_t> key, std::span<con
 
 std::int64_t unix_seconds(std::chrono::system_clock::time_point time) {
   return std::chrono::duration_cast<std::chrono::seconds>(time.time_since_epoch()).count();
+}
+
+// Lease expiries are kept in milliseconds, so that none is recorded as passed early.
+std::int64_t unix_millis(std::chrono::system_clock::time_point time) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
+}
+std::chrono::system_clock::time_point from_millis(std::int64_t millis) {
+  return std::chrono::system_clock::time_point(std::chrono::milliseconds(millis));
 }
 
 std::vector<std::string> tools_from_text(const std::string& text) {
@@ -288,7 +298,7 @@ Result<void> Vault::record_lease(const Lease& lease) {
   auto insert = CORDON_TRY(m_db->prepare(
       "INSERT INTO leases (id, secret, version, decision_id, run_id, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
   return insert.bind(1, lease.id).bind(2, lease.secret).bind(3, lease.version).bind(4, lease.decision_id)
-      .bind(5, lease.run_id).bind(6, unix_seconds(lease.expires_at)).run();
+      .bind(5, lease.run_id).bind(6, unix_millis(lease.expires_at)).run();
 }
 
 Result<void> Vault::spend_nonce_and_record_lease(std::string_view nonce, std::chrono::system_clock::time_point forget_after,
@@ -305,7 +315,7 @@ Result<void> Vault::spend_nonce_and_record_lease(std::string_view nonce, std::ch
   auto insert = CORDON_TRY(m_db->prepare(
       "INSERT INTO leases (id, secret, version, decision_id, run_id, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
   CORDON_TRY_VOID(insert.bind(1, lease.id).bind(2, lease.secret).bind(3, lease.version).bind(4, lease.decision_id)
-                      .bind(5, lease.run_id).bind(6, unix_seconds(lease.expires_at)).run());
+                      .bind(5, lease.run_id).bind(6, unix_millis(lease.expires_at)).run());
   return transaction.commit();
 }
 
@@ -315,18 +325,20 @@ Result<Vault::Lease> Vault::close_lease(std::string_view id) {
   query.bind(1, id);
   if (!CORDON_TRY(query.step())) return fail(Errc::not_found, "no open lease " + std::string(id));
   Lease lease{std::string(id), query.text(0), query.integer(1), query.text(2), query.text(3),
-              std::chrono::system_clock::time_point(std::chrono::seconds(query.integer(4)))};
+              from_millis(query.integer(4))};
   CORDON_TRY_VOID(query.run());
   return lease;
 }
 
-Result<std::vector<Vault::Lease>> Vault::open_leases() const {
+Result<std::vector<Vault::Lease>> Vault::expired_leases(std::chrono::system_clock::time_point now) const {
   std::lock_guard lock(m_mutex);
-  auto query = CORDON_TRY(m_db->prepare("SELECT id, secret, version, decision_id, run_id, expires_at FROM leases ORDER BY expires_at"));
+  auto query = CORDON_TRY(m_db->prepare(
+      "SELECT id, secret, version, decision_id, run_id, expires_at FROM leases WHERE expires_at <= ?1 ORDER BY expires_at LIMIT 1000"));
+  query.bind(1, unix_millis(now));
   std::vector<Lease> out;
   while (CORDON_TRY(query.step())) {
     out.push_back(Lease{query.text(0), query.text(1), query.integer(2), query.text(3), query.text(4),
-                        std::chrono::system_clock::time_point(std::chrono::seconds(query.integer(5)))});
+                        from_millis(query.integer(5))});
   }
   return out;
 }

@@ -97,7 +97,8 @@ public:
                                             const Lease& lease);
   // Errc::not_found when no such lease is open.
   Result<Lease> close_lease(std::string_view id);
-  Result<std::vector<Lease>> open_leases() const;
+  // Open leases whose expiry is at or before `now`, oldest first, at most 1000.
+  Result<std::vector<Lease>> expired_leases(std::chrono::system_clock::time_point now) const;
 
   // Crypto-shred, database half: deletes every secret, data key and signing key, zeroes the
   // freed pages, checkpoints the WAL, vacuums, and marks the store shredded at `now`. The KEK's

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "tests/integration/secretsd/helpers.h"
+#include "secretsd/vault/sqlite.h"
 #include "tests/support/as_uid.h"
 
 using namespace cordon;
@@ -230,4 +231,21 @@ TEST_CASE("a customer key signs exactly the message a decision allowed, once") {
   CHECK(wait_for_event(stack, "sign.refused", "not crypto.sign of this message"));
   // Reserved names are not customer keys.
   require_problem(stack.client.post("/v1/keys", R"({"name":"decision","purpose":"customer"})"), 409, "conflict");
+}
+
+TEST_CASE("a corrupted ciphertext in the vault is refused as a lease, recorded, and never returned") {
+  RunningSecretsd stack;
+  put_secret(stack.client, "api-key", "k-123");
+  stack.secretsd.stop();
+  {
+    auto db = secretsd::Sqlite::open(stack.secretsd.state_dir() / "vault.db").value();
+    REQUIRE(db->execute("UPDATE secrets SET ciphertext = CAST(zeroblob(40) AS BLOB) || substr(ciphertext, 41)"));
+  }
+  REQUIRE(stack.secretsd.start());
+  stack.client.close();
+  const auto action = http_action();
+  auto refused = lease(stack.client, signed_packet(stack.client, action), action, "api-key");
+  require_problem(refused, 500, "integrity");
+  CHECK(refused->body.find("k-123") == std::string::npos);
+  CHECK(wait_for_event(stack, "lease.refused", "does not decrypt"));
 }
