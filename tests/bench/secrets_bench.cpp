@@ -166,6 +166,8 @@ Result<Json> run(bool quick) {
   report["quick"] = quick;
   report["lease_p50_ms"] = round_to(bench::percentile_ms(latency.latencies, 0.50), 3);
   report["lease_p99_ms"] = round_to(bench::percentile_ms(latency.latencies, 0.99), 3);
+  report["lease_p95_ms"] = round_to(bench::percentile_ms(latency.latencies, 0.95), 3);
+  report["lease_max_ms"] = round_to(bench::percentile_ms(latency.latencies, 1.0), 3);
   report["leases_per_s"] = std::round(static_cast<double>(concurrent.size()) / throughput.seconds);
   report["lease_concurrent_p99_ms"] = round_to(bench::percentile_ms(throughput.latencies, 0.99), 3);
   report["sign_per_s"] = std::round(sign_per_s);
