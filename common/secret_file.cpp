@@ -9,25 +9,13 @@
 #include <unistd.h>
 
 #include "common/crypto.h"
+#include "common/file_descriptor.h"
 
 namespace cordon {
 namespace {
 
 std::string errno_text(int error) { return std::generic_category().message(error); }
 
-class FileDescriptor {
-public:
-  explicit FileDescriptor(int fd) : m_fd(fd) {}
-  ~FileDescriptor() {
-    if (m_fd >= 0) ::close(m_fd);
-  }
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  int get() const { return m_fd; }
-
-private:
-  int m_fd;
-};
 
 Result<void> create_secret_file(const std::filesystem::path& path, std::size_t size) {
   auto secret = CORDON_TRY(crypto::random_bytes(size));

@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/file_descriptor.h"
+
 namespace cordon::ledger {
 namespace {
 
@@ -15,19 +17,6 @@ constexpr std::size_t seed_bytes = 32;
 
 std::string errno_text(int error) { return std::generic_category().message(error); }
 
-class FileDescriptor {
-public:
-  explicit FileDescriptor(int fd) : m_fd(fd) {}
-  ~FileDescriptor() {
-    if (m_fd >= 0) ::close(m_fd);
-  }
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  int get() const { return m_fd; }
-
-private:
-  int m_fd;
-};
 
 // Writes a fresh seed to a temporary file and links it to `path`; an existing key file (another
 // process won the race) is left alone.

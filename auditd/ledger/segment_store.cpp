@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "auditd/ledger/event.h"
+#include "common/file_descriptor.h"
 
 namespace cordon::ledger {
 namespace {
@@ -52,20 +53,6 @@ std::optional<std::uint64_t> parse_segment_name(std::string_view name) {
   return value;
 }
 
-class FileDescriptor {
-public:
-  explicit FileDescriptor(int fd = -1) : m_fd(fd) {}
-  ~FileDescriptor() {
-    if (m_fd >= 0) ::close(m_fd);
-  }
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  int get() const { return m_fd; }
-  int release() { return std::exchange(m_fd, -1); }
-
-private:
-  int m_fd;
-};
 
 // A read-only view of a whole file.
 class Mapping {

@@ -20,6 +20,7 @@
 
 #include "common/crypto.h"
 #include "common/encoding.h"
+#include "common/file_descriptor.h"
 
 namespace cordon::secretsd {
 namespace {
@@ -205,20 +206,6 @@ Result<std::unique_ptr<Connection>> Connection::connect(const std::string& tcti)
 
 // ---------------------------------------------------------------------------------------------
 // Files
-
-class FileDescriptor {
-public:
-  explicit FileDescriptor(int fd) : m_fd(fd) {}
-  ~FileDescriptor() {
-    if (m_fd >= 0) ::close(m_fd);
-  }
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  int get() const { return m_fd; }
-
-private:
-  int m_fd;
-};
 
 Result<void> sync_directory(const std::filesystem::path& directory) {
   FileDescriptor fd(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));

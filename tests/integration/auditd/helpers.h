@@ -7,6 +7,7 @@
 #include "common/ipc/unix_client.h"
 #include "common/json.h"
 #include "tests/support/auditd_process.h"
+#include "tests/support/problem_check.h"
 #include "tests/support/temp_dir.h"
 
 namespace cordon::testing {
@@ -44,19 +45,6 @@ inline Json get_json(ipc::UnixClient& client, const std::string& target) {
 
 inline std::uint64_t tree_size(ipc::UnixClient& client) {
   return get_json(client, "/v1/status")["size"].get<std::uint64_t>();
-}
-
-// Asserts a problem+json answer with this status and problem type suffix.
-inline void require_problem(const Result<ipc::Response>& response, int status, const std::string& type) {
-  REQUIRE(response);
-  INFO(response->body);
-  CHECK(response->status == status);
-  CHECK(response->content_type == "application/problem+json");
-  auto body = parse_json(response->body);
-  REQUIRE(body);
-  CHECK((*body)["type"] == "https://cordon.dev/problems/" + type);
-  CHECK((*body)["status"] == status);
-  CHECK(!(*body)["detail"].get<std::string>().empty());
 }
 
 } // namespace cordon::testing

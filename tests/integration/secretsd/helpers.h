@@ -13,6 +13,7 @@
 #include "common/json.h"
 #include "tests/support/auditd_process.h"
 #include "tests/support/secretsd_process.h"
+#include "tests/support/problem_check.h"
 #include "tests/support/temp_dir.h"
 
 namespace cordon::testing {
@@ -60,16 +61,6 @@ inline Json json_of(const Result<ipc::Response>& response, int status) {
   auto body = parse_json(response->body);
   REQUIRE(body);
   return *body;
-}
-
-inline void require_problem(const Result<ipc::Response>& response, int status, const std::string& type) {
-  REQUIRE(response);
-  INFO(response->body);
-  CHECK(response->status == status);
-  CHECK(response->content_type == "application/problem+json");
-  auto body = parse_json(response->body);
-  REQUIRE(body);
-  CHECK((*body)["type"] == "https://cordon.dev/problems/" + type);
 }
 
 inline Json http_action(const std::string& url = "https://api.example.com/") {
