@@ -307,20 +307,28 @@ TEST_CASE("an idle connection is closed after the idle timeout") {
 
 TEST_CASE("time spent in a handler does not count against the idle timeout") {
   auto router = std::make_shared<Router>();
-  router->add(Method::get, "/slow", {"tester"}, [](const Request&, const Peer&, Responder respond) {
-    std::thread([respond] {
+  std::thread worker;
+  router->add(Method::get, "/slow", {"tester"}, [&worker](const Request&, const Peer&, Responder respond) {
+    worker = std::thread([respond] {
       std::this_thread::sleep_for(500ms);
       respond(text_response(200, "late"));
-    }).detach();
+    });
   });
   ServerLimits limits;
   limits.idle_timeout = 150ms;
   Harness harness(router, limits);
+  // Joined before the server goes (also when a check fails): the worker drops its responder
+  // only as its thread ends.
+  struct Joiner {
+    std::thread& thread;
+    ~Joiner() {
+      if (thread.joinable()) thread.join();
+    }
+  } joiner{worker};
   UnixClient client(harness.socket_path);
   auto response = client.get("/slow");
   REQUIRE(response);
   CHECK(response->body == "late");
-  std::this_thread::sleep_for(100ms); // let the detached thread finish with the responder
 }
 
 TEST_CASE("a responder invoked from another thread answers the request") {
