@@ -105,20 +105,15 @@ Result<void> AuditdProcess::start() {
   CORDON_TRY_VOID(write_config());
   std::filesystem::remove(m_options.directory / "https.addr");
   m_pid = CORDON_TRY(spawn_child(binary_path("cordon-auditd"), {"--config", config_path()}, log_path().string()));
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (child_exited(m_pid)) {
-      m_pid = -1;
-      return fail(Errc::unavailable, "auditd exited during start-up: " + log_tail());
-    }
-    ipc::UnixClient client(socket_path(), ipc::ClientOptions{.timeout = std::chrono::milliseconds(500)});
-    // /v1/status, not /v1/checkpoint: with secretsd's key, checkpoints wait for secretsd.
-    auto answer = client.get("/v1/status");
-    if (answer && answer->status == 200 && (!m_options.auditor_https || !https_address().empty())) return ok();
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  stop(SIGKILL);
-  return fail(Errc::unavailable, "auditd did not answer within 30 s: " + log_tail());
+  return await_child_ready(
+      m_pid, "auditd",
+      [this] {
+        ipc::UnixClient client(socket_path(), ipc::ClientOptions{.timeout = std::chrono::milliseconds(500)});
+        // /v1/status, not /v1/checkpoint: with secretsd's key, checkpoints wait for secretsd.
+        auto answer = client.get("/v1/status");
+        return answer && answer->status == 200 && (!m_options.auditor_https || !https_address().empty());
+      },
+      [this] { return log_tail(); });
 }
 
 int AuditdProcess::stop(int signal) {

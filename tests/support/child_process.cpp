@@ -62,6 +62,22 @@ int stop_child(pid_t pid, int signal) {
   return status;
 }
 
+Result<void> await_child_ready(pid_t& pid, const std::string& name, const std::function<bool()>& ready,
+                               const std::function<std::string()>& log_tail) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (child_exited(pid)) {
+      pid = -1;
+      return fail(Errc::unavailable, name + " exited during start-up: " + log_tail());
+    }
+    if (ready()) return ok();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  stop_child(pid, SIGKILL);
+  pid = -1;
+  return fail(Errc::unavailable, name + " did not answer within 30 s: " + log_tail());
+}
+
 bool child_exited(pid_t pid, int* status) {
   int local = 0;
   if (::waitpid(pid, &local, WNOHANG) != pid) return false;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <csignal>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,12 @@ Result<pid_t> spawn_child(const std::string& binary, const std::vector<std::stri
 
 // Sends `signal` and waits (up to 30 s, then SIGKILL) for the exit; returns the wait status.
 int stop_child(pid_t pid, int signal);
+
+// Waits up to 30 s for `ready()` to hold for the child `pid` (a daemon named `name` starting up),
+// polling every 20 ms. If the child exits first, `pid` becomes -1 and the error quotes
+// `log_tail()`; if time runs out, the child is killed and `pid` becomes -1 too.
+Result<void> await_child_ready(pid_t& pid, const std::string& name, const std::function<bool()>& ready,
+                               const std::function<std::string()>& log_tail);
 
 // True (and the status stored) if the child has exited.
 bool child_exited(pid_t pid, int* status = nullptr);

@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <sstream>
-#include <thread>
 
 #include <unistd.h>
 
@@ -54,19 +53,14 @@ Result<void> SecretsdProcess::start() {
   if (m_pid > 0) return fail(Errc::conflict, "secretsd already running");
   CORDON_TRY_VOID(write_config());
   m_pid = CORDON_TRY(spawn_child(binary_path("cordon-secretsd"), {"--config", config_path()}, log_path().string()));
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (child_exited(m_pid)) {
-      m_pid = -1;
-      return fail(Errc::unavailable, "secretsd exited during start-up: " + log_tail());
-    }
-    ipc::UnixClient client(socket_path(), ipc::ClientOptions{.timeout = std::chrono::milliseconds(500)});
-    auto answer = client.get("/v1/status");
-    if (answer && answer->status == 200) return ok();
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  stop(SIGKILL);
-  return fail(Errc::unavailable, "secretsd did not answer within 30 s: " + log_tail());
+  return await_child_ready(
+      m_pid, "secretsd",
+      [this] {
+        ipc::UnixClient client(socket_path(), ipc::ClientOptions{.timeout = std::chrono::milliseconds(500)});
+        auto answer = client.get("/v1/status");
+        return answer && answer->status == 200;
+      },
+      [this] { return log_tail(); });
 }
 
 int SecretsdProcess::stop(int signal) {
