@@ -266,6 +266,35 @@ Result<std::vector<ConfigFile>> ConfigFile::table_list(std::string_view path) co
   return required(optional_table_list(path), *this, path);
 }
 
+namespace {
+
+Result<Json> node_to_json(const toml::node& node, const std::string& source, const std::string& key) {
+  if (auto* table = node.as_table()) {
+    Json object = Json::object();
+    for (auto&& [name, child] : *table) {
+      const std::string child_key = key.empty() ? std::string(name.str()) : key + "." + std::string(name.str());
+      object[std::string(name.str())] = CORDON_TRY(node_to_json(child, source, child_key));
+    }
+    return object;
+  }
+  if (auto* array = node.as_array()) {
+    Json list = Json::array();
+    for (std::size_t i = 0; i < array->size(); ++i)
+      list.push_back(CORDON_TRY(node_to_json(*array->get(i), source, key + "[" + std::to_string(i) + "]")));
+    return list;
+  }
+  if (auto* text = node.as_string()) return Json(text->get());
+  if (auto* number = node.as_integer()) return Json(number->get());
+  if (auto* flag = node.as_boolean()) return Json(flag->get());
+  return fail(Errc::invalid_argument, source + ": " + key + line_suffix(node) + " is " +
+                                          std::string(type_name(node.type())) +
+                                          ", which this file may not hold (use integers and strings)");
+}
+
+} // namespace
+
+Result<Json> ConfigFile::to_json() const { return node_to_json(as_table(m_table), source(), m_key_prefix); }
+
 Result<void> ConfigFile::require_known_keys(std::initializer_list<std::string_view> allowed) const {
   for (auto&& [key, node] : as_table(m_table)) {
     bool known = false;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/json.h"
 
 namespace cordon {
 
@@ -62,6 +63,12 @@ public:
   Result<std::optional<std::vector<std::string>>> optional_string_list(std::string_view path) const;
   Result<std::optional<ConfigFile>> optional_table(std::string_view path) const;
   Result<std::optional<std::vector<ConfigFile>>> optional_table_list(std::string_view path) const;
+
+  // This table as JSON: tables become objects, arrays arrays, strings, integers and booleans
+  // themselves. Floating-point numbers, dates and times are refused (Errc::invalid_argument
+  // naming the key and line): JSON holding them has no single canonical form, and documents
+  // read this way (the constitution) are digested.
+  Result<Json> to_json() const;
 
   // Fails with Errc::unknown_field naming the first key of this table not in `allowed`: a typo
   // in a config must not silently fall back to a default.

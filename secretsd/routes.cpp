@@ -1,7 +1,8 @@
 #include "secretsd/routes.h"
 
+#include "common/audit/access_denied.h"
+#include "common/ipc/json_route.h"
 #include "common/ipc/problem.h"
-#include "common/log.h"
 #include "secretsd/api.h"
 
 namespace cordon::secretsd {
@@ -13,18 +14,10 @@ using ipc::Request;
 using ipc::Responder;
 
 void answer(const Responder& respond, const Result<Json>& result, int status = 200) {
-  if (!result) return respond(ipc::problem_response(result.error()));
-  respond(ipc::json_response(status, *result));
+  ipc::answer_json(respond, result, status);
 }
 
-Result<Json> body_of(const Request& request) {
-  if (!request.content_type().starts_with("application/json"))
-    return fail(Errc::invalid_argument, "Content-Type must be application/json");
-  auto body = parse_json(request.body, JsonLimits{.max_bytes = max_request_body_bytes, .max_depth = 32});
-  if (!body) return body;
-  if (!body->is_object()) return fail(Errc::invalid_argument, "the body must be a JSON object");
-  return body;
-}
+Result<Json> body_of(const Request& request) { return ipc::json_object_body(request, max_request_body_bytes); }
 
 // "/v1/secrets/<name>" or "/v1/secrets/<name>/rotate" -> name; the rest is for the router.
 std::string_view tail_of(std::string_view path, std::string_view prefix) { return path.substr(prefix.size()); }
@@ -78,16 +71,7 @@ std::shared_ptr<ipc::Router> make_router(Custodian& custodian, AuditClient& audi
   router->add(Method::post, "/v1/shred", {"admin"}, [c](const Request& request, const Peer& peer, Responder respond) {
     with_body(request, respond, 200, [&](const Json& body) { return c->shred(peer, body); });
   });
-  AuditClient* a = &audit;
-  router->set_denied_hook([a](const Request& request, const Peer& peer, std::string_view reason) {
-    AuditEvent event;
-    event.kind = "access.denied";
-    event.actor_id = "secretsd";
-    event.data = {{"principal", peer.principal}, {"uid", peer.uid}, {"reason", std::string(reason)},
-                  {"method", std::string(ipc::method_name(request.method))}, {"path", request.path}};
-    auto recorded = a->record(event);
-    if (!recorded) log::warn("a refusal was not recorded", {{"error", recorded.error().message}});
-  });
+  router->set_denied_hook(access_denied_recorder(audit, "secretsd"));
   return router;
 }
 

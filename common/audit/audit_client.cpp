@@ -2,17 +2,12 @@
 
 #include <utility>
 
-#include "common/ipc/unix_client.h"
+#include "common/ipc/client_pool.h"
 
 namespace cordon {
 
-struct AuditClient::Pool {
-  std::mutex mutex;
-  std::vector<std::unique_ptr<ipc::UnixClient>> idle;
-};
-
 AuditClient::AuditClient(std::string socket_path, ipc::ClientOptions options)
-    : m_socket_path(std::move(socket_path)), m_options(options), m_pool(std::make_unique<Pool>()) {}
+    : m_pool(std::make_unique<ipc::ClientPool>(std::move(socket_path), options)) {}
 
 AuditClient::~AuditClient() = default;
 
@@ -34,17 +29,7 @@ Json AuditClient::event_body(const AuditEvent& event) {
 }
 
 Result<AuditAck> AuditClient::record(const AuditEvent& event) {
-  std::unique_ptr<ipc::UnixClient> client;
-  {
-    std::lock_guard lock(m_pool->mutex);
-    if (!m_pool->idle.empty()) {
-      client = std::move(m_pool->idle.back());
-      m_pool->idle.pop_back();
-    }
-  }
-  if (!client) client = std::make_unique<ipc::UnixClient>(m_socket_path, m_options);
-
-  auto response = client->post("/v1/events", event_body(event).dump());
+  auto response = m_pool->request(ipc::Method::post, "/v1/events", event_body(event).dump(), "application/json");
   if (!response) {
     return fail(Errc::unavailable, "cannot record " + event.kind + " in the audit ledger: " + response.error().message);
   }
@@ -58,12 +43,7 @@ Result<AuditAck> AuditClient::record(const AuditEvent& event) {
   if (!body || !body->is_object() || !(*body)["index"].is_number_unsigned() || !(*body)["leaf_hash"].is_string()) {
     return fail(Errc::unavailable, "the audit ledger answered " + event.kind + " with a malformed acknowledgement");
   }
-  AuditAck ack{(*body)["index"].get<std::uint64_t>(), (*body)["leaf_hash"].get<std::string>()};
-  {
-    std::lock_guard lock(m_pool->mutex);
-    if (m_pool->idle.size() < 16) m_pool->idle.push_back(std::move(client));
-  }
-  return ack;
+  return AuditAck{(*body)["index"].get<std::uint64_t>(), (*body)["leaf_hash"].get<std::string>()};
 }
 
 } // namespace cordon

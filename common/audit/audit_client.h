@@ -13,6 +13,10 @@
 
 namespace cordon {
 
+namespace ipc {
+class ClientPool;
+}
+
 // One event for auditd's ledger (DESIGN.md §7). `source`, `tenant`, `time` and `index` are set
 // by auditd; `sensitive` lists JSON pointers into `data` whose string values auditd stores only
 // as their HMAC under the tenant's salt.
@@ -51,10 +55,7 @@ public:
   static ipc::ClientOptions default_options();
 
 private:
-  struct Pool;
-  std::string m_socket_path;
-  ipc::ClientOptions m_options;
-  std::unique_ptr<Pool> m_pool;
+  std::unique_ptr<ipc::ClientPool> m_pool;
 };
 
 } // namespace cordon

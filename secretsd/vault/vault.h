@@ -14,7 +14,7 @@
 #include "common/encoding.h"
 #include "common/error.h"
 #include "common/secure_bytes.h"
-#include "secretsd/vault/sqlite.h"
+#include "common/sqlite/sqlite.h"
 
 namespace cordon::secretsd {
 

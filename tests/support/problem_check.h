@@ -23,4 +23,14 @@ inline void require_problem(const Result<ipc::Response>& response, int status, c
   CHECK(!(*body)["detail"].get<std::string>().empty());
 }
 
+// Asserts an answer with this status and a JSON body, and returns the body.
+inline Json json_of(const Result<ipc::Response>& response, int status) {
+  REQUIRE(response);
+  INFO(response->status << " " << response->body);
+  REQUIRE(response->status == status);
+  auto body = parse_json(response->body);
+  REQUIRE(body);
+  return *body;
+}
+
 } // namespace cordon::testing

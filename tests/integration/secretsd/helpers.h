@@ -54,15 +54,6 @@ struct RunningSecretsd {
   }
 };
 
-inline Json json_of(const Result<ipc::Response>& response, int status) {
-  REQUIRE(response);
-  INFO(response->status << " " << response->body);
-  REQUIRE(response->status == status);
-  auto body = parse_json(response->body);
-  REQUIRE(body);
-  return *body;
-}
-
 inline Json http_action(const std::string& url = "https://api.example.com/") {
   return {{"tool", "http.request"}, {"tool_pin", "sha256:01"}, {"arguments", {{"url", url}}}, {"target", nullptr}};
 }

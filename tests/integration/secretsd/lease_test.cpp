@@ -4,7 +4,7 @@
 #include <thread>
 
 #include "tests/integration/secretsd/helpers.h"
-#include "secretsd/vault/sqlite.h"
+#include "common/sqlite/sqlite.h"
 #include "tests/support/as_uid.h"
 
 using namespace cordon;
@@ -238,7 +238,7 @@ TEST_CASE("a corrupted ciphertext in the vault is refused as a lease, recorded, 
   put_secret(stack.client, "api-key", "k-123");
   stack.secretsd.stop();
   {
-    auto db = secretsd::Sqlite::open(stack.secretsd.state_dir() / "vault.db").value();
+    auto db = cordon::Sqlite::open(stack.secretsd.state_dir() / "vault.db").value();
     REQUIRE(db->execute("UPDATE secrets SET ciphertext = CAST(zeroblob(40) AS BLOB) || substr(ciphertext, 41)"));
   }
   REQUIRE(stack.secretsd.start());

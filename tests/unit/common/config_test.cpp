@@ -150,3 +150,23 @@ TEST_CASE("config loads files and reports a missing one") {
   CHECK(missing.error().code == Errc::not_found);
   CHECK(mentions(missing.error(), "/nonexistent/cordon.toml"));
 }
+
+TEST_CASE("a config table converts to JSON with its tables, arrays, strings, integers and booleans") {
+  auto file = ConfigFile::parse("name = \"x\"\ncount = 3\non = true\nlist = [1, \"two\"]\n[[rule]]\nid = \"a\"\n"
+                                "conditions.glob = { \"arguments.path\" = \"src/**\" }\n",
+                                "c.toml")
+                  .value();
+  const Json expected = {{"name", "x"}, {"count", 3}, {"on", true}, {"list", {1, "two"}},
+                         {"rule", {{{"id", "a"}, {"conditions", {{"glob", {{"arguments.path", "src/**"}}}}}}}}};
+  CHECK(file.to_json().value() == expected);
+  CHECK(file.table_list("rule").value()[0].to_json().value() == expected["rule"][0]);
+}
+
+TEST_CASE("a config with floats or dates does not convert to JSON, naming the key and line") {
+  for (const char* text : {"[a]\nratio = 0.5\n", "[a]\nwhen = 2026-12-01\n", "[a]\nlist = [1, 1.5]\n"}) {
+    INFO(text);
+    const auto error = ConfigFile::parse(text, "c.toml").value().to_json().error();
+    CHECK(error.code == Errc::invalid_argument);
+    CHECK_THAT(error.message, Catch::Contains("c.toml: a.") && Catch::Contains("line 2"));
+  }
+}

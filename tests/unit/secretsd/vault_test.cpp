@@ -5,7 +5,7 @@
 #include <iterator>
 
 #include "common/crypto.h"
-#include "secretsd/vault/sqlite.h"
+#include "common/sqlite/sqlite.h"
 #include "secretsd/vault/vault.h"
 #include "tests/support/temp_dir.h"
 
@@ -89,7 +89,7 @@ TEST_CASE("rotate keeps the old version and serves the new one") {
   CHECK(rotated->tools == std::vector<std::string>{"http.request"});
   CHECK(vault->value("token")->view() == "two");
   vault.reset();
-  auto db = cordon::secretsd::Sqlite::open(dir / "vault.db").value();
+  auto db = cordon::Sqlite::open(dir / "vault.db").value();
   auto count = db->prepare("SELECT COUNT(*) FROM secrets WHERE name = 'acme/token'").value();
   REQUIRE(count.step().value());
   CHECK(count.integer(0) == 2);
@@ -123,7 +123,7 @@ TEST_CASE("a corrupted ciphertext row is refused as integrity, never returned") 
   cordon::testing::TempDir dir;
   REQUIRE(open_vault(dir / "vault.db")->put("token", bytes("value"), {"http.request"}, now));
   {
-    auto db = cordon::secretsd::Sqlite::open(dir / "vault.db").value();
+    auto db = cordon::Sqlite::open(dir / "vault.db").value();
     REQUIRE(db->execute("UPDATE secrets SET ciphertext = CAST(zeroblob(40) AS BLOB) || substr(ciphertext, 41)"));
   }
   auto value = open_vault(dir / "vault.db")->value("token");
@@ -139,7 +139,7 @@ TEST_CASE("a ciphertext moved to another name does not decrypt") {
     REQUIRE(vault->put("beta", bytes("beta-value"), {"http.request"}, now));
   }
   {
-    auto db = cordon::secretsd::Sqlite::open(dir / "vault.db").value();
+    auto db = cordon::Sqlite::open(dir / "vault.db").value();
     REQUIRE(db->execute("UPDATE secrets SET wrapped_key = (SELECT wrapped_key FROM secrets WHERE name = 'acme/alpha'), "
                         "ciphertext = (SELECT ciphertext FROM secrets WHERE name = 'acme/alpha') WHERE name = 'acme/beta'"));
   }

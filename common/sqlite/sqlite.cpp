@@ -1,11 +1,11 @@
-#include "secretsd/vault/sqlite.h"
+#include "common/sqlite/sqlite.h"
 
 #include <utility>
 
 #include <sqlite3.h>
 #include <sys/stat.h>
 
-namespace cordon::secretsd {
+namespace cordon {
 
 namespace {
 Error database_error(sqlite3* db, std::string_view what) {
@@ -127,4 +127,4 @@ Result<void> Transaction::commit() {
   return result;
 }
 
-} // namespace cordon::secretsd
+} // namespace cordon

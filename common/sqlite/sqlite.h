@@ -13,7 +13,7 @@
 struct sqlite3;
 struct sqlite3_stmt;
 
-namespace cordon::secretsd {
+namespace cordon {
 
 // A thin RAII layer over one SQLite connection. Every failure is a Result: Errc::io_error for
 // the database or disk, Errc::conflict for a constraint violation. Not thread-safe.
@@ -76,4 +76,4 @@ private:
   Sqlite* m_db;
 };
 
-} // namespace cordon::secretsd
+} // namespace cordon

@@ -1,0 +1,92 @@
+#include "approvald/daemon.h"
+
+#include <thread>
+
+#include "approvald/api.h"
+#include "approvald/decision_signer.h"
+#include "approvald/decision_store.h"
+#include "approvald/gate.h"
+#include "approvald/routes.h"
+#include "common/audit/audit_client.h"
+#include "common/files.h"
+#include "common/ipc/asio.h"
+#include "common/ipc/termination.h"
+#include "common/ipc/unix_server.h"
+#include "common/log.h"
+#include "common/systemd.h"
+
+namespace cordon::approvald {
+
+namespace {
+constexpr unsigned io_threads = 4;
+} // namespace
+
+// Destroyed in reverse order: the server before the gate it calls.
+struct Daemon::Parts {
+  asio::io_context io{static_cast<int>(io_threads)};
+  asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
+  std::vector<std::thread> threads;
+  std::unique_ptr<AuditClient> audit;
+  std::unique_ptr<DecisionSigner> signer;
+  std::unique_ptr<DecisionStore> store;
+  std::unique_ptr<Gate> gate;
+  std::unique_ptr<ipc::UnixServer> server;
+
+  ~Parts() {
+    if (server) server->stop();
+    work.reset();
+    io.stop();
+    for (auto& thread : threads) thread.join();
+  }
+};
+
+Daemon::Daemon(std::unique_ptr<Parts> parts) : m_parts(std::move(parts)) {}
+Daemon::~Daemon() = default;
+
+Result<std::unique_ptr<Daemon>> Daemon::start(ApprovaldConfig config) {
+  auto parts = std::make_unique<Parts>();
+  auto& p = *parts;
+  const std::filesystem::path state = config.state_dir;
+  CORDON_TRY_VOID(make_private_directory(state));
+  auto constitution = load_constitution(config.constitution_dir);
+  if (!constitution) return fail(constitution.error().code, "the constitution does not load: " + constitution.error().message);
+  p.audit = std::make_unique<AuditClient>(config.audit_socket);
+  p.signer = std::make_unique<DecisionSigner>(config.secretsd_socket);
+  p.store = CORDON_TRY(DecisionStore::open(state / "approvald.db", SystemClock::instance().now()));
+  const std::string version = constitution->version;
+  p.gate = std::make_unique<Gate>(Gate::Parts{config, std::move(*constitution), p.signer.get(), p.audit.get(), p.store.get(),
+                                              &SystemClock::instance()});
+  const Json status = p.gate->status();
+  AuditEvent started{"approvald.started", "system", "approvald", std::nullopt,
+                     {{"policy_version", version}, {"mode", status["mode"]}, {"constitution", p.gate->constitution()->canonical}}, {}};
+  if (auto recorded = p.audit->record(started); !recorded)
+    return fail(Errc::unavailable, "cannot record approvald.started, so approvald will not serve: " + recorded.error().message);
+
+  ipc::ServerLimits limits;
+  limits.max_body_bytes = max_request_body_bytes;
+  auto router = make_router(*p.gate, *p.audit);
+  auto fds = CORDON_TRY(systemd::listen_fds());
+  if (auto fd = CORDON_TRY(systemd::find_listen_fd(fds, "approvald")))
+    p.server = CORDON_TRY(ipc::UnixServer::adopt(p.io, *fd, router, config.peers, limits));
+  else
+    p.server = CORDON_TRY(ipc::UnixServer::bind(p.io, config.socket, config.socket_mode, router, config.peers, limits));
+  for (unsigned i = 0; i < io_threads; ++i) p.threads.emplace_back([&io = p.io] { io.run(); });
+
+  log::info("serving", {{"socket", p.server->path()}, {"policy_version", version}, {"mode", status["mode"].get<std::string>()}});
+  systemd::notify_ready();
+  systemd::notify_status("serving; policy " + version + "; mode " + status["mode"].get<std::string>());
+  return std::unique_ptr<Daemon>(new Daemon(std::move(parts)));
+}
+
+void Daemon::run_until_signal(const sigset_t& signals) {
+  Gate& gate = *m_parts->gate;
+  ipc::wait_for_termination(signals, m_parts->io, {}, [&gate] {
+    auto reloaded = gate.reload("signal:SIGHUP");
+    if (!reloaded) log::error("SIGHUP: the constitution was not reloaded", {{"error", reloaded.error().message}});
+  });
+  log::info("stopping");
+  systemd::notify_stopping();
+  m_parts.reset();
+}
+
+} // namespace cordon::approvald

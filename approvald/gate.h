@@ -1,0 +1,63 @@
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "approvald/approvald_config.h"
+#include "approvald/decision_signer.h"
+#include "approvald/decision_store.h"
+#include "approvald/policy/constitution.h"
+#include "approvald/policy/evaluator.h"
+#include "common/audit/audit_client.h"
+#include "common/clock.h"
+#include "common/ipc/peer.h"
+#include "common/json.h"
+
+namespace cordon::approvald {
+
+// The gate (DESIGN.md §5): turns proposals into signed decisions under the constitution in
+// force and the hard floor, and keeps the constitution current. Knows nothing about HTTP.
+//
+// Fail closed: a packet is answered only once its decision is signed by secretsd, recorded as
+// `decision.issued` in auditd and stored; if any of the three fails there is no packet and the
+// caller gets Errc::unavailable with the reason. Thread-safe.
+class Gate {
+public:
+  struct Parts {
+    ApprovaldConfig config;
+    Constitution constitution;
+    DecisionSigner* signer;
+    AuditClient* audit;
+    DecisionStore* store;
+    const Clock* clock;
+  };
+  explicit Gate(Parts parts);
+
+  // POST /v1/decisions: the signed packet. Refusals (a proposal that cannot be judged) are
+  // recorded as `proposal.refused`.
+  Result<Json> decide(const ipc::Peer& caller, const Json& body);
+  // GET /v1/decisions/{id}.
+  Result<Json> decision(const std::string& id) const;
+  Json status() const;
+  // Reads the constitution directory again. A constitution that does not parse is refused and
+  // the one in force stays; a new one takes effect only once `policy.reloaded` is recorded.
+  Result<Json> reload(const std::string& requested_by);
+
+  TenantMode mode() const;
+  std::shared_ptr<const Constitution> constitution() const;
+
+private:
+  void record_refusal(const ipc::Peer& caller, const Json& body, const Error& error);
+
+  ApprovaldConfig m_config;
+  DecisionSigner& m_signer;
+  AuditClient& m_audit;
+  DecisionStore& m_store;
+  const Clock& m_clock;
+  mutable std::mutex m_constitution_mutex;
+  std::shared_ptr<const Constitution> m_constitution;
+  std::mutex m_reload_mutex;
+};
+
+} // namespace cordon::approvald

@@ -1,0 +1,52 @@
+#pragma once
+
+#include <csignal>
+#include <filesystem>
+#include <string>
+
+#include <sys/types.h>
+
+#include "common/error.h"
+
+namespace cordon::testing {
+
+struct ApprovaldProcessOptions {
+  std::filesystem::path directory; // config, socket, log and state live here
+  std::string tenant = "test";
+  std::string audit_socket;        // a running auditd's socket
+  std::string secretsd_socket;     // a running secretsd's socket
+  std::filesystem::path constitution_dir; // default: the shipped services/constitution.d
+  int dry_run_days = 0;
+  int decision_ttl_s = 120;
+  // This process's uid holds roles admin and agentd; uid 65534 is mapped to "stranger" with no
+  // role, so tests can show refusals by role.
+};
+
+// cordon-approvald as a child process, configured like devstack. Stops it on destruction.
+class ApprovaldProcess {
+public:
+  explicit ApprovaldProcess(ApprovaldProcessOptions options);
+  ~ApprovaldProcess();
+  ApprovaldProcess(const ApprovaldProcess&) = delete;
+  ApprovaldProcess& operator=(const ApprovaldProcess&) = delete;
+
+  // Starts the daemon and waits until its socket answers; fails with the log's tail when it
+  // exits instead (as it must when the constitution does not parse or auditd is down).
+  Result<void> start();
+  int stop(int signal = SIGTERM);
+  // Sends `signal` without waiting (SIGHUP: reload).
+  void signal(int signal) const;
+  bool running() const { return m_pid > 0; }
+
+  std::string socket_path() const;
+  std::filesystem::path log_path() const;
+  std::string log_tail() const;
+
+private:
+  Result<void> write_config() const;
+  std::string config_path() const;
+  ApprovaldProcessOptions m_options;
+  pid_t m_pid = -1;
+};
+
+} // namespace cordon::testing
