@@ -1,8 +1,14 @@
 #include "approvald/daemon.h"
 
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "approvald/api.h"
+#include "approvald/approval_desk.h"
+#include "approvald/approval_store.h"
+#include "approvald/notifier.h"
+#include "approvald/web_routes.h"
 #include "approvald/decision_signer.h"
 #include "approvald/decision_store.h"
 #include "approvald/gate.h"
@@ -11,6 +17,7 @@
 #include "common/files.h"
 #include "common/ipc/asio.h"
 #include "common/ipc/termination.h"
+#include "common/ipc/tls_server.h"
 #include "common/ipc/unix_server.h"
 #include "common/log.h"
 #include "common/systemd.h"
@@ -21,7 +28,7 @@ namespace {
 constexpr unsigned io_threads = 4;
 } // namespace
 
-// Destroyed in reverse order: the server before the gate it calls.
+// Destroyed in reverse order: the servers and the timer before the gate and desk they call.
 struct Daemon::Parts {
   asio::io_context io{static_cast<int>(io_threads)};
   asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
@@ -29,11 +36,26 @@ struct Daemon::Parts {
   std::unique_ptr<AuditClient> audit;
   std::unique_ptr<DecisionSigner> signer;
   std::unique_ptr<DecisionStore> store;
+  std::unique_ptr<ApprovalStore> approvals;
+  std::unique_ptr<Notifier> notifier;
+  std::unique_ptr<ApprovalDesk> desk;
   std::unique_ptr<Gate> gate;
   std::unique_ptr<ipc::UnixServer> server;
+  std::unique_ptr<ipc::TlsServer> web;
+  std::mutex timer_mutex;
+  std::condition_variable timer_wake;
+  bool stopping = false;
+  std::thread timer;
 
   ~Parts() {
     if (server) server->stop();
+    if (web) web->stop();
+    {
+      std::lock_guard lock(timer_mutex);
+      stopping = true;
+    }
+    timer_wake.notify_all();
+    if (timer.joinable()) timer.join();
     work.reset();
     io.stop();
     for (auto& thread : threads) thread.join();
@@ -53,9 +75,13 @@ Result<std::unique_ptr<Daemon>> Daemon::start(ApprovaldConfig config) {
   p.audit = std::make_unique<AuditClient>(config.audit_socket);
   p.signer = std::make_unique<DecisionSigner>(config.secretsd_socket);
   p.store = CORDON_TRY(DecisionStore::open(state / "approvald.db", SystemClock::instance().now()));
+  p.approvals = CORDON_TRY(ApprovalStore::open(state / "approvals.db"));
+  p.notifier = CORDON_TRY(Notifier::create(config.webhooks, *p.audit));
+  p.desk = std::make_unique<ApprovalDesk>(ApprovalDesk::Parts{config, p.approvals.get(), p.audit.get(), p.notifier.get(),
+                                                              &SystemClock::instance()});
   const std::string version = constitution->version;
   p.gate = std::make_unique<Gate>(Gate::Parts{config, std::move(*constitution), p.signer.get(), p.audit.get(), p.store.get(),
-                                              &SystemClock::instance()});
+                                              p.desk.get(), &SystemClock::instance()});
   const Json status = p.gate->status();
   AuditEvent started{"approvald.started", "system", "approvald", std::nullopt,
                      {{"policy_version", version}, {"mode", status["mode"]}, {"constitution", p.gate->constitution()->canonical}}, {}};
@@ -70,7 +96,34 @@ Result<std::unique_ptr<Daemon>> Daemon::start(ApprovaldConfig config) {
     p.server = CORDON_TRY(ipc::UnixServer::adopt(p.io, *fd, router, config.peers, limits));
   else
     p.server = CORDON_TRY(ipc::UnixServer::bind(p.io, config.socket, config.socket_mode, router, config.peers, limits));
+  if (config.web) {
+    ipc::TlsServerOptions web;
+    web.authentication = ipc::TlsAuthentication::by_route;
+    web.cert_file = config.web->cert;
+    web.key_file = config.web->key;
+    web.role = "approver-web";
+    web.limits.max_body_bytes = 4096;
+    auto web_router = make_web_router(*p.desk);
+    if (auto https_fd = CORDON_TRY(systemd::find_listen_fd(fds, "approvald-https"))) {
+      p.web = CORDON_TRY(ipc::TlsServer::adopt(p.io, *https_fd, web, web_router));
+    } else {
+      auto [host, port] = CORDON_TRY(ipc::parse_host_port(config.web->listen));
+      p.web = CORDON_TRY(ipc::TlsServer::bind(p.io, host, port, web, web_router));
+    }
+    p.desk->set_public_url(config.web->public_url.empty() ? "https://" + p.web->local_address() : config.web->public_url);
+    if (!config.web->address_file.empty())
+      CORDON_TRY_VOID(write_file_atomically(config.web->address_file, p.web->local_address() + "\n"));
+    log::info("approver web listener", {{"address", p.web->local_address()}});
+  }
   for (unsigned i = 0; i < io_threads; ++i) p.threads.emplace_back([&io = p.io] { io.run(); });
+  p.timer = std::thread([&p] {
+    std::unique_lock lock(p.timer_mutex);
+    while (!p.timer_wake.wait_for(lock, std::chrono::milliseconds(250), [&p] { return p.stopping; })) {
+      lock.unlock();
+      p.desk->tick();
+      lock.lock();
+    }
+  });
 
   log::info("serving", {{"socket", p.server->path()}, {"policy_version", version}, {"mode", status["mode"].get<std::string>()}});
   systemd::notify_ready();

@@ -33,7 +33,7 @@ Json requirements_json(const std::vector<ApprovalRequirement>& approvals) {
 
 Gate::Gate(Parts parts)
     : m_config(std::move(parts.config)), m_signer(*parts.signer), m_audit(*parts.audit), m_store(*parts.store),
-      m_clock(*parts.clock), m_constitution(std::make_shared<const Constitution>(std::move(parts.constitution))) {}
+      m_desk(*parts.desk), m_clock(*parts.clock), m_constitution(std::make_shared<const Constitution>(std::move(parts.constitution))) {}
 
 std::shared_ptr<const Constitution> Gate::constitution() const {
   std::lock_guard lock(m_constitution_mutex);
@@ -78,8 +78,14 @@ Result<Json> Gate::decide(const ipc::Peer& caller, const Json& body) {
   std::string approval_id;
   Json approval = nullptr;
   if (evaluation->verdict == Effect::require_approval) {
-    approval_id = CORDON_TRY(random_id("a-"));
-    approval = {{"id", approval_id}, {"approvers", Json::array()}, {"evidence", ""}};
+    auto hold = m_desk.hold(*proposal, *evaluation, id);
+    if (!hold) return fail(Errc::unavailable, "the call needs an approval, which cannot be opened now: " + hold.error().message);
+    approval_id = hold->approval_id;
+    approval = {{"id", approval_id}, {"approvers", hold->approvers}, {"evidence", hold->evidence}};
+    if (hold->approved) {
+      evaluation->verdict = Effect::allow;
+      evaluation->reasons.push_back("approval " + approval_id + ": granted (" + hold->evidence + ")");
+    }
   }
   const std::string issued_at = format_rfc3339_micros(now);
   const Json decision = {{"id", id},
@@ -151,7 +157,9 @@ Result<Json> Gate::decision(const std::string& id) const {
 Json Gate::status() const {
   const auto constitution = this->constitution();
   const auto decisions = m_store.count();
+  const auto pending = m_desk.pending_count();
   Json out = {{"tenant", m_config.tenant},
+              {"pending_approvals", pending ? *pending : -1},
               {"mode", mode_name(mode())},
               {"policy_version", constitution->version},
               {"constitution_files", constitution->files},

@@ -4,6 +4,7 @@
 #include <mutex>
 #include <string>
 
+#include "approvald/approval_desk.h"
 #include "approvald/approvald_config.h"
 #include "approvald/decision_signer.h"
 #include "approvald/decision_store.h"
@@ -30,12 +31,14 @@ public:
     DecisionSigner* signer;
     AuditClient* audit;
     DecisionStore* store;
+    ApprovalDesk* desk;
     const Clock* clock;
   };
   explicit Gate(Parts parts);
 
   // POST /v1/decisions: the signed packet. Refusals (a proposal that cannot be judged) are
-  // recorded as `proposal.refused`.
+  // recorded as `proposal.refused`. A held call opens (or finds) its approval; once that is
+  // granted, the same call gets an allow citing it, exactly once.
   Result<Json> decide(const ipc::Peer& caller, const Json& body);
   // GET /v1/decisions/{id}.
   Result<Json> decision(const std::string& id) const;
@@ -54,6 +57,7 @@ private:
   DecisionSigner& m_signer;
   AuditClient& m_audit;
   DecisionStore& m_store;
+  ApprovalDesk& m_desk;
   const Clock& m_clock;
   mutable std::mutex m_constitution_mutex;
   std::shared_ptr<const Constitution> m_constitution;

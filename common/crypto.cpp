@@ -128,20 +128,36 @@ Sha256Digest sha256(std::span<const std::uint8_t> data) {
 
 Sha256Digest sha256(std::string_view data) { return sha256(as_bytes(data)); }
 
-Sha256Digest hmac_sha256(std::span<const std::uint8_t> key, std::span<const std::uint8_t> data) {
+namespace {
+
+// HMAC with the named digest into `mac`, whose size is the digest's.
+void hmac_into(const char* digest, std::span<const std::uint8_t> key, std::span<const std::uint8_t> data,
+               std::span<std::uint8_t> mac) {
   Owned<EVP_MAC_CTX> ctx(EVP_MAC_CTX_new(hmac_mac()));
   if (!ctx) die("allocating HMAC context");
-  char digest_name[] = "SHA256";
+  std::string digest_name = digest;
   const OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
+      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name.data(), 0),
       OSSL_PARAM_construct_end()};
-  Sha256Digest mac{};
   std::size_t length = 0;
   if (EVP_MAC_init(ctx.get(), data_or_empty(key), key.size(), params) != 1 ||
       EVP_MAC_update(ctx.get(), data.data(), data.size()) != 1 ||
       EVP_MAC_final(ctx.get(), mac.data(), &length, mac.size()) != 1 || length != mac.size()) {
-    die("computing HMAC-SHA256");
+    die("computing HMAC");
   }
+}
+
+} // namespace
+
+Sha256Digest hmac_sha256(std::span<const std::uint8_t> key, std::span<const std::uint8_t> data) {
+  Sha256Digest mac{};
+  hmac_into("SHA256", key, data, mac);
+  return mac;
+}
+
+std::array<std::uint8_t, 20> hmac_sha1(std::span<const std::uint8_t> key, std::span<const std::uint8_t> data) {
+  std::array<std::uint8_t, 20> mac{};
+  hmac_into("SHA1", key, data, mac);
   return mac;
 }
 

@@ -35,6 +35,10 @@ private:
 // RFC 2104 / RFC 4231.
 Sha256Digest hmac_sha256(std::span<const std::uint8_t> key, std::span<const std::uint8_t> data);
 
+// HMAC-SHA1, for RFC 6238 TOTP only (what authenticator apps compute); nothing else in Cordon
+// uses SHA-1.
+std::array<std::uint8_t, 20> hmac_sha1(std::span<const std::uint8_t> key, std::span<const std::uint8_t> data);
+
 // RFC 5869 HKDF-SHA256 (extract and expand). Fails if length > 255*32.
 Result<Bytes> hkdf_sha256(std::span<const std::uint8_t> ikm, std::span<const std::uint8_t> salt,
                           std::span<const std::uint8_t> info, std::size_t length);

@@ -37,6 +37,11 @@
 //                                                        201 {"lease_id", "secret", "version",
 //                                                        "value_base64", "ttl_s", "expires_at"}
 //   DELETE /v1/leases/{id}            agentd            releases a lease early
+//   POST   /v1/totp/verify            approvald         {"approver", "code", "context"} ->
+//                                                        {"approver", "verified", "step"}: an
+//                                                        approver's RFC 6238 code against the
+//                                                        secret totp.<approver> (scope
+//                                                        approval.totp); each code once
 //   POST   /v1/shred                  admin             {"confirm_tenant"}: crypto-shred
 //
 // A lease is granted only for a packet signed by the decision key, of this tenant, for the

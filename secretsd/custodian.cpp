@@ -5,6 +5,7 @@
 #include "common/decision/decision_packet.h"
 #include "common/encoding.h"
 #include "common/log.h"
+#include "common/totp.h"
 
 namespace cordon::secretsd {
 
@@ -365,6 +366,45 @@ void Custodian::expire_leases() {
     if (!recorded) return;
     (void)m_vault->close_lease(lease.id);
   }
+}
+
+Result<Json> Custodian::verify_totp(const ipc::Peer& caller, const Json& body) {
+  std::shared_lock lock(m_state_mutex);
+  CORDON_TRY_VOID(require_live());
+  CORDON_TRY_VOID(require_known_fields(body, {"approver", "code", "context"}));
+  const auto text = [&](const char* key, std::size_t max) -> Result<std::string> {
+    const auto member = body.find(key);
+    if (member == body.end() || !member->is_string() || member->get_ref<const std::string&>().empty() ||
+        member->get_ref<const std::string&>().size() > max)
+      return fail(Errc::invalid_argument, std::string(key) + " must be a string of 1.." + std::to_string(max) + " bytes");
+    return member->get<std::string>();
+  };
+  const std::string approver = CORDON_TRY(text("approver", 64));
+  if (approver.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789._-") != std::string::npos)
+    return fail(Errc::invalid_argument, "approver must be of [a-z0-9._-]");
+  const std::string code = CORDON_TRY(text("code", 16));
+  const std::string context = CORDON_TRY(text("context", 256));
+  const auto refuse = [&](const Error& error) {
+    record_refusal(caller, "totp.refused", error, {{"approver", approver}, {"context", context}});
+    return tl::unexpected(error);
+  };
+  if (!caller.has_role("approvald")) return refuse(Error{Errc::permission_denied, "only approvald checks second factors"});
+  const std::string secret = "totp." + approver;
+  auto metadata = m_vault->metadata(secret);
+  if (!metadata) return refuse(Error{Errc::permission_denied, "no second factor is enrolled for " + approver});
+  if (std::find(metadata->tools.begin(), metadata->tools.end(), "approval.totp") == metadata->tools.end())
+    return refuse(Error{Errc::permission_denied, metadata->name + " is not a second factor (scope approval.totp)"});
+  auto value = m_vault->value(secret);
+  if (!value) return refuse(value.error());
+  const auto now = m_clock.now();
+  const auto step = totp::matching_step(value->span(), code, now);
+  if (!step) return refuse(Error{Errc::permission_denied, "the code for " + approver + " is wrong or expired"});
+  const auto forget_after = now + 4 * totp::step_length;
+  if (auto spent = m_vault->spend_nonce("totp:" + approver + ":" + std::to_string(*step), forget_after); !spent)
+    return refuse(Error{Errc::permission_denied, "the code for " + approver + " was used before"});
+  (void)m_vault->spend_nonce("totp:" + approver + ":" + std::to_string(*step - 1), forget_after); // may be spent already
+  CORDON_TRY(record(caller, "totp.verified", {{"approver", approver}, {"context", context}, {"step", *step}}));
+  return Json{{"approver", approver}, {"verified", true}, {"step", *step}};
 }
 
 Result<Json> Custodian::shred(const ipc::Peer& caller, const Json& body) {

@@ -64,6 +64,13 @@ public:
   // Records lease.expired for every lease past its expiry; the daemon calls it each second.
   void expire_leases();
   Result<Json> shred(const ipc::Peer& caller, const Json& body);
+  // An approver's second factor, for approvald only: {"approver", "code", "context"} checks the
+  // RFC 6238 code against the secret `totp.<approver>` (scope "approval.totp", so it is never
+  // leased), within one step either side. A code is good once: its step is spent like a nonce,
+  // with the step before it. Answers {"approver", "verified": true, "step"} after recording
+  // totp.verified; a wrong, stale or replayed code is refused (403) and recorded as
+  // totp.refused. The secret never leaves secretsd.
+  Result<Json> verify_totp(const ipc::Peer& caller, const Json& body);
 
 private:
   Result<AuditAck> record(const ipc::Peer& caller, std::string kind, Json data);

@@ -68,6 +68,9 @@ std::shared_ptr<ipc::Router> make_router(Custodian& custodian, AuditClient& audi
   router->add_prefix(Method::delete_, "/v1/leases/", {"agentd"}, [c](const Request& request, const Peer& peer, Responder respond) {
     answer(respond, c->release_lease(peer, tail_of(request.path, "/v1/leases/")));
   });
+  router->add(Method::post, "/v1/totp/verify", {"approvald"}, [c](const Request& request, const Peer& peer, Responder respond) {
+    with_body(request, respond, 200, [&](const Json& body) { return c->verify_totp(peer, body); });
+  });
   router->add(Method::post, "/v1/shred", {"admin"}, [c](const Request& request, const Peer& peer, Responder respond) {
     with_body(request, respond, 200, [&](const Json& body) { return c->shred(peer, body); });
   });

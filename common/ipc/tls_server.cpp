@@ -28,6 +28,7 @@ using TlsStream = beast::ssl_stream<TcpSocket>;
 // Everything the sessions of one TLS server share besides the router.
 struct TlsShared {
   std::shared_ptr<asio::ssl::context> ssl;
+  TlsAuthentication authentication = TlsAuthentication::credentials;
   std::string role;
   std::vector<crypto::Sha256Digest> token_digests;
 };
@@ -118,6 +119,12 @@ protected:
 
   const Peer* authenticate(const Request& request, Response& refusal) override {
     if (m_certificate_peer) return &*m_certificate_peer;
+    if (m_shared->authentication == TlsAuthentication::by_route) {
+      m_token_peer = base_peer();
+      m_token_peer.principal = m_shared->role + ":" + m_remote_address;
+      m_token_peer.roles = {m_shared->role};
+      return &m_token_peer;
+    }
     auto token = bearer_token(request.authorization());
     if (token) {
       auto digest = crypto::sha256(*token);
@@ -208,6 +215,7 @@ private:
 Result<std::shared_ptr<const TlsShared>> make_shared_state(const TlsServerOptions& options) {
   auto shared = std::make_shared<TlsShared>();
   shared->role = options.role;
+  shared->authentication = options.authentication;
   if (shared->role.empty()) return fail(Errc::invalid_argument, "TLS listener: empty role");
   for (const std::string& hex : options.bearer_token_sha256) {
     auto bytes = from_hex(hex);
@@ -219,7 +227,8 @@ Result<std::shared_ptr<const TlsShared>> make_shared_state(const TlsServerOption
     std::copy(bytes->begin(), bytes->end(), digest.begin());
     shared->token_digests.push_back(digest);
   }
-  if (options.client_ca_file.empty() && shared->token_digests.empty()) {
+  if (options.authentication == TlsAuthentication::credentials && options.client_ca_file.empty() &&
+      shared->token_digests.empty()) {
     return fail(Errc::invalid_argument,
                 "TLS listener: configure a client CA, bearer tokens or both; otherwise nobody "
                 "could authenticate");

@@ -19,7 +19,15 @@ template <class Protocol>
 class Listener;
 }
 
+// Who authenticates a request on a TLS listener.
+enum class TlsAuthentication {
+  credentials, // a client certificate or a bearer token, checked by the listener (below)
+  by_route,    // every request reaches the router as role `role`, principal "<role>:<ip:port>";
+               // the routes authenticate it themselves (approvald's one-time links and TOTP)
+};
+
 struct TlsServerOptions {
+  TlsAuthentication authentication = TlsAuthentication::credentials;
   // The server's certificate chain and private key, PEM.
   std::string cert_file;
   std::string key_file;

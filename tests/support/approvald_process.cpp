@@ -39,21 +39,38 @@ Result<void> ApprovaldProcess::write_config() const {
        << "\"\nsecretsd_socket = \"" << m_options.secretsd_socket << "\"\nconstitution_dir = \""
        << m_options.constitution_dir.string() << "\"\ndry_run_days = " << m_options.dry_run_days
        << "\ndecision_ttl_s = " << m_options.decision_ttl_s << "\n";
+  if (m_options.web) {
+    toml << "\n[approvald.web]\nlisten = \"127.0.0.1:0\"\naddress_file = \"" << (m_options.directory / "approvald-web.addr").string()
+         << "\"\ncert = \"" << (m_options.tls_dir / "server.crt").string() << "\"\nkey = \""
+         << (m_options.tls_dir / "server.key").string() << "\"\n";
+  }
+  if (!m_options.sla_toml.empty()) toml << "\n[approvald.sla]\n" << m_options.sla_toml << "\n";
+  toml << "\n" << m_options.approvers_toml << "\n" << m_options.webhooks_toml << "\n";
   return write_file_atomically(config_path(), toml.str());
 }
 
 Result<void> ApprovaldProcess::start() {
   if (m_pid > 0) return fail(Errc::conflict, "approvald already running");
   CORDON_TRY_VOID(write_config());
+  std::error_code ignored;
+  std::filesystem::remove(m_options.directory / "approvald-web.addr", ignored);
   m_pid = CORDON_TRY(spawn_child(binary_path("cordon-approvald"), {"--config", config_path()}, log_path().string()));
   return await_child_ready(
       m_pid, "approvald",
       [this] {
         ipc::UnixClient client(socket_path(), ipc::ClientOptions{.timeout = std::chrono::milliseconds(500)});
         auto answer = client.get("/v1/status");
-        return answer && answer->status == 200;
+        if (!answer || answer->status != 200) return false;
+        return !m_options.web || !web_address().empty();
       },
       [this] { return log_tail(); });
+}
+
+std::string ApprovaldProcess::web_address() const {
+  auto text = read_file(m_options.directory / "approvald-web.addr");
+  if (!text) return {};
+  while (!text->empty() && text->back() == '\n') text->pop_back();
+  return *text;
 }
 
 int ApprovaldProcess::stop(int signal) {

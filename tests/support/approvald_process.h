@@ -18,6 +18,14 @@ struct ApprovaldProcessOptions {
   std::filesystem::path constitution_dir; // default: the shipped services/constitution.d
   int dry_run_days = 0;
   int decision_ttl_s = 120;
+  // The approvers' HTTPS listener on 127.0.0.1 with devstack's server certificate (tls_dir);
+  // its address is then in web_address().
+  bool web = false;
+  std::filesystem::path tls_dir;
+  // [[approvald.approvers]] as TOML text, [[approvald.webhooks]] likewise, and [approvald.sla].
+  std::string approvers_toml;
+  std::string webhooks_toml;
+  std::string sla_toml;
   // This process's uid holds roles admin and agentd; uid 65534 is mapped to "stranger" with no
   // role, so tests can show refusals by role.
 };
@@ -39,6 +47,8 @@ public:
   bool running() const { return m_pid > 0; }
 
   std::string socket_path() const;
+  // "127.0.0.1:port" of the web listener, once started with `web`.
+  std::string web_address() const;
   std::filesystem::path log_path() const;
   std::string log_tail() const;
 

@@ -158,7 +158,8 @@ struct TlsHarness {
   std::mutex mutex;
   std::vector<std::string> denials;
 
-  explicit TlsHarness(const std::string& host = "127.0.0.1") {
+  explicit TlsHarness(const std::string& host = "127.0.0.1",
+                      TlsAuthentication authentication = TlsAuthentication::credentials) {
     router->add(Method::get, "/v1/whoami", {"auditor"}, [](const Request&, const Peer& peer, Responder respond) {
       respond(json_response(200, {{"principal", peer.principal},
                                   {"subject", peer.tls_subject},
@@ -182,6 +183,7 @@ struct TlsHarness {
     options.key_file = pki.server_key;
     options.client_ca_file = pki.ca;
     options.bearer_token_sha256 = {sha256_hex(good_token)};
+    options.authentication = authentication;
     auto bound = TlsServer::bind(io, host, 0, options, router);
     if (!bound) FAIL(bound.error().message);
     server = std::move(*bound);
@@ -279,6 +281,18 @@ TEST_CASE("TLS listener answers a request without credentials with 401 and repor
   std::lock_guard lock(harness.mutex);
   REQUIRE(harness.denials.size() == 1);
   CHECK(harness.denials[0].rfind("anonymous: ", 0) == 0);
+}
+
+TEST_CASE("a TLS listener whose routes authenticate lets a request without credentials through as <role>:<address>") {
+  TlsHarness harness("127.0.0.1", TlsAuthentication::by_route);
+  auto client = make_client(harness.client_options());
+  auto response = client.get("/v1/whoami");
+  REQUIRE(response);
+  CHECK(response->status == 200);
+  const auto principal = nlohmann::json::parse(response->body)["principal"].get<std::string>();
+  CHECK(principal.rfind("auditor:127.0.0.1:", 0) == 0);
+  std::lock_guard lock(harness.mutex);
+  CHECK(harness.denials.empty());
 }
 
 TEST_CASE("TLS listener answers a wrong bearer token with 401") {

@@ -1,0 +1,282 @@
+#include "approvald/approval_desk.h"
+
+#include <algorithm>
+#include <set>
+
+#include "common/crypto.h"
+#include "common/decision/decision_packet.h"
+#include "common/encoding.h"
+#include "common/ipc/client_request.h"
+#include "common/log.h"
+
+namespace cordon::approvald {
+namespace {
+
+constexpr std::int64_t max_failed_attempts = 5;
+
+ipc::ClientOptions secretsd_options() {
+  ipc::ClientOptions options;
+  options.timeout = std::chrono::milliseconds(5'000);
+  options.max_response_bytes = 16 << 10;
+  return options;
+}
+
+Result<std::string> random_token(std::size_t bytes) {
+  const auto random = CORDON_TRY(crypto::random_bytes(bytes));
+  std::string text = to_base64(random);
+  // base64url without padding: safe in a URL path.
+  for (char& c : text) c = c == '+' ? '-' : c == '/' ? '_' : c;
+  while (!text.empty() && text.back() == '=') text.pop_back();
+  return text;
+}
+
+std::string token_hash(const std::string& token) { return to_hex(crypto::sha256(token)); }
+
+} // namespace
+
+Result<std::string> base_digest(std::string_view tenant, const Proposal& proposal) {
+  Json action = proposal.action();
+  if (!action["target"].is_object() || !action["target"].contains("head")) return decision::action_digest(tenant, action);
+  const Json head = action["target"]["head"];
+  action["target"].erase("head");
+  for (auto& [name, value] : action["arguments"].items())
+    if (value == head) value = "<target.head>";
+  return decision::action_digest(tenant, action);
+}
+
+ApprovalDesk::ApprovalDesk(Parts parts)
+    : m_config(std::move(parts.config)), m_store(*parts.store), m_audit(*parts.audit), m_notifier(*parts.notifier),
+      m_clock(*parts.clock), m_secretsd(m_config.secretsd_socket, secretsd_options()) {}
+
+void ApprovalDesk::set_public_url(std::string url) {
+  std::lock_guard lock(m_url_mutex);
+  m_public_url = std::move(url);
+}
+
+const ApproverConfig* ApprovalDesk::approver(const std::string& name) const {
+  for (const auto& known : m_config.approvers)
+    if (known.name == name) return &known;
+  return nullptr;
+}
+
+std::vector<std::string> ApprovalDesk::eligible_approvers(const Json& requirements) const {
+  std::vector<std::string> out;
+  for (const auto& candidate : m_config.approvers) {
+    const bool member = std::any_of(requirements.begin(), requirements.end(), [&](const Json& requirement) {
+      const std::string group = requirement.value("group", "approvers");
+      return std::find(candidate.groups.begin(), candidate.groups.end(), group) != candidate.groups.end();
+    });
+    if (member) out.push_back(candidate.name);
+  }
+  return out;
+}
+
+bool ApprovalDesk::requirements_met(const ApprovalRecord& approval) const {
+  for (const Json& requirement : approval.requirements) {
+    const std::string group = requirement.value("group", "approvers");
+    std::int64_t yes = 0;
+    for (const Grant& grant : approval.grants) {
+      const auto* who = approver(grant.approver);
+      if (grant.choice == "approve" && who && std::find(who->groups.begin(), who->groups.end(), group) != who->groups.end()) ++yes;
+    }
+    if (yes < requirement.value("count", std::int64_t{1})) return false;
+  }
+  return true;
+}
+
+std::string ApprovalDesk::deadline_of(const ApprovalRecord& approval) const {
+  return format_rfc3339_micros(approval.created_at + m_config.sla.close);
+}
+
+Result<void> ApprovalDesk::record(std::string kind, const ApprovalRecord& approval, Json data, std::string actor_type,
+                                  std::string actor_id) {
+  AuditEvent event;
+  event.kind = std::move(kind);
+  event.actor_type = std::move(actor_type);
+  event.actor_id = std::move(actor_id);
+  event.run_id = approval.run_id;
+  data["approval_id"] = approval.id;
+  data["action_digest"] = approval.action_digest;
+  event.data = std::move(data);
+  auto recorded = m_audit.record(event);
+  if (!recorded) return tl::unexpected(recorded.error());
+  return ok();
+}
+
+Result<std::vector<std::string>> ApprovalDesk::issue_links(const ApprovalRecord& approval, const std::vector<std::string>& skip) {
+  std::string base;
+  {
+    std::lock_guard lock(m_url_mutex);
+    base = m_public_url;
+  }
+  std::vector<std::string> links;
+  if (base.empty()) return links; // no web listener: nobody can answer through a link
+  for (const auto& name : eligible_approvers(approval.requirements)) {
+    if (std::find(skip.begin(), skip.end(), name) != skip.end()) continue;
+    const std::string token = CORDON_TRY(random_token(32));
+    CORDON_TRY_VOID(m_store.add_link({token_hash(token), approval.id, name, approval.created_at + m_config.sla.close, false, 0}));
+    links.push_back(name + ": " + base + "/a/" + token);
+  }
+  return links;
+}
+
+void ApprovalDesk::announce(const ApprovalRecord& approval, const std::string& event, const std::vector<std::string>& links) {
+  Announcement announcement;
+  announcement.event = event;
+  announcement.approval_id = approval.id;
+  std::string text = "Cordon: " + approval.agent + " asks to run " + approval.tool + " (" + approval.action_digest.substr(0, 19) +
+                     "…), held by " + approval.rules.dump() + ".";
+  if (event == "approval.nudged") text = "Reminder. " + text;
+  if (event == "approval.deadline") text = "Last reminder: closes " + deadline_of(approval) + ". " + text;
+  for (const auto& link : links) text += "\n" + link;
+  announcement.text = std::move(text);
+  Json link_list = Json::array();
+  for (const auto& link : links) {
+    const auto colon = link.find(": ");
+    link_list.push_back({{"approver", link.substr(0, colon)}, {"url", link.substr(colon + 2)}});
+  }
+  announcement.payload = {{"decision_id", approval.decision_id}, {"agent", approval.agent},  {"tool", approval.tool},
+                          {"action_digest", approval.action_digest}, {"rules", approval.rules}, {"reasons", approval.reasons},
+                          {"requirements", approval.requirements}, {"links", link_list}, {"deadline", deadline_of(approval)},
+                          {"sent_at", format_rfc3339_micros(m_clock.now())}};
+  m_notifier.announce(std::move(announcement));
+}
+
+Result<ApprovalDesk::Hold> ApprovalDesk::hold(const Proposal& proposal, const Evaluation& evaluation,
+                                              const std::string& decision_id) {
+  std::lock_guard lock(m_answer_mutex);
+  const std::string base = CORDON_TRY(base_digest(m_config.tenant, proposal));
+  for (const auto& other : CORDON_TRY(m_store.open_elsewhere(base, evaluation.action_digest))) {
+    if (!m_store.transition(other.id, other.state, "stale", "target.head moved on")) continue;
+    const Json head = proposal.target.is_object() ? proposal.target.value("head", Json()) : Json();
+    if (auto recorded = record("approval.stale", other, {{"was", other.bindings}, {"now_head", head}}); !recorded)
+      log::warn("a stale approval was not recorded", {{"approval_id", other.id}});
+  }
+
+  if (auto open = CORDON_TRY(m_store.find_open(evaluation.action_digest))) {
+    Hold hold;
+    hold.approval_id = open->id;
+    if (open->state == "pending") return hold;
+    CORDON_TRY_VOID(m_store.transition(open->id, "approved", "used", "used by decision " + decision_id));
+    CORDON_TRY_VOID(record("approval.used", *open, {{"decision_id", decision_id}}));
+    hold.approved = true;
+    hold.evidence = "totp:";
+    for (const Grant& grant : open->grants) {
+      if (grant.choice != "approve") continue;
+      hold.approvers.push_back(grant.approver);
+      hold.evidence += (hold.evidence.size() > 5 ? ", " : " ") + grant.approver + " " + grant.at;
+    }
+    return hold;
+  }
+
+  ApprovalRecord approval;
+  approval.id = "a-" + to_hex(CORDON_TRY(crypto::random_bytes(16)));
+  approval.decision_id = decision_id;
+  approval.action_digest = evaluation.action_digest;
+  approval.base_digest = base;
+  if (proposal.target.is_object() && proposal.target.contains("head")) approval.bindings = {{"target.head", proposal.target["head"]}};
+  for (const auto& requirement : evaluation.approvals)
+    approval.requirements.push_back({{"count", requirement.count}, {"group", requirement.group}, {"bind", requirement.bind}});
+  approval.agent = proposal.agent;
+  approval.tool = proposal.tool;
+  approval.run_id = proposal.run_id;
+  approval.proposal = proposal_json(proposal);
+  approval.rules = evaluation.rules;
+  approval.reasons = evaluation.reasons;
+  approval.created_at = m_clock.now();
+  CORDON_TRY_VOID(m_store.create(approval));
+  const auto eligible = eligible_approvers(approval.requirements);
+  CORDON_TRY_VOID(record("approval.requested", approval,
+                         {{"decision_id", decision_id}, {"requirements", approval.requirements}, {"approvers", eligible},
+                          {"deadline", deadline_of(approval)}, {"bindings", approval.bindings}}));
+  if (eligible.empty()) log::warn("no enrolled approver can answer this approval", {{"approval_id", approval.id}});
+  announce(approval, "approval.requested", CORDON_TRY(issue_links(approval, {})));
+  return Hold{false, approval.id, {}, ""};
+}
+
+Result<ApprovalDesk::LinkView> ApprovalDesk::open_link(const std::string& token) const {
+  if (token.size() != 43) return fail(Errc::not_found, "this approval link is not valid");
+  const auto link = CORDON_TRY(m_store.find_link(token_hash(token)));
+  if (!link) return fail(Errc::not_found, "this approval link is not valid");
+  if (link->used) return fail(Errc::conflict, "this approval link was used already; each link works once");
+  if (link->failed_attempts >= max_failed_attempts) return fail(Errc::conflict, "this approval link is closed after too many wrong codes");
+  if (m_clock.now() >= link->expires_at) return fail(Errc::conflict, "this approval link has expired");
+  auto approval = CORDON_TRY(m_store.find(link->approval_id));
+  if (approval.state != "pending") return fail(Errc::conflict, "this approval is " + approval.state + " and takes no more answers");
+  return LinkView{std::move(approval), link->approver, deadline_of(approval)};
+}
+
+Result<void> ApprovalDesk::verify_second_factor(const std::string& name, const std::string& code, const std::string& context) {
+  const Json body = {{"approver", name}, {"code", code}, {"context", context}};
+  auto response = m_secretsd.request(ipc::Method::post, "/v1/totp/verify", body.dump(), "application/json");
+  if (!response) return fail(Errc::unavailable, "the second factor cannot be checked now: " + response.error().message);
+  if (response->status == 200) return ok();
+  Error error = ipc::error_from_response(*response);
+  if (response->status >= 500) error.code = Errc::unavailable;
+  return tl::unexpected(std::move(error));
+}
+
+Result<ApprovalDesk::Answer> ApprovalDesk::answer(const std::string& token, const std::string& code, const std::string& choice) {
+  if (choice != "approve" && choice != "reject") return fail(Errc::invalid_argument, "the answer is approve or reject");
+  std::lock_guard lock(m_answer_mutex);
+  auto view = CORDON_TRY(open_link(token));
+  ApprovalRecord& approval = view.approval;
+  const ApproverConfig* who = approver(view.approver);
+  if (!who) return fail(Errc::permission_denied, view.approver + " is no longer an enrolled approver");
+  if (who->name == approval.agent) return fail(Errc::permission_denied, "an agent identity can never approve");
+  for (const Grant& grant : approval.grants)
+    if (grant.approver == who->name) return fail(Errc::conflict, who->name + " has answered this approval already");
+
+  const std::string hash = token_hash(token);
+  if (auto verified = verify_second_factor(who->name, code, approval.id + " " + approval.action_digest); !verified) {
+    if (verified.error().code != Errc::unavailable) (void)m_store.fail_link_attempt(hash);
+    return tl::unexpected(verified.error());
+  }
+  CORDON_TRY_VOID(m_store.use_link(hash));
+  const Grant grant{who->name, choice, "totp", format_rfc3339_micros(m_clock.now())};
+  CORDON_TRY_VOID(record(choice == "approve" ? "approval.granted" : "approval.rejected", approval,
+                         {{"approver", who->name}, {"factor", "totp"}, {"choice", choice}, {"tool", approval.tool}},
+                         "human", who->name));
+  CORDON_TRY_VOID(m_store.add_grant(approval.id, grant));
+  approval.grants.push_back(grant);
+
+  Answer answer{approval.id, "pending", who->name};
+  if (choice == "reject") {
+    CORDON_TRY_VOID(m_store.transition(approval.id, "pending", "rejected", "rejected by " + who->name));
+    answer.state = "rejected";
+    announce(approval, "approval.closed", {});
+  } else if (requirements_met(approval)) {
+    std::vector<std::string> approvers;
+    for (const Grant& g : approval.grants)
+      if (g.choice == "approve") approvers.push_back(g.approver);
+    CORDON_TRY_VOID(record("approval.approved", approval, {{"approvers", approvers}, {"decision_id", approval.decision_id}}));
+    CORDON_TRY_VOID(m_store.transition(approval.id, "pending", "approved", ""));
+    answer.state = "approved";
+  }
+  return answer;
+}
+
+void ApprovalDesk::tick() {
+  std::lock_guard lock(m_answer_mutex);
+  auto pending = m_store.pending();
+  if (!pending) return;
+  const auto now = m_clock.now();
+  for (ApprovalRecord& approval : *pending) {
+    const auto age = now - approval.created_at;
+    std::vector<std::string> answered;
+    for (const Grant& grant : approval.grants) answered.push_back(grant.approver);
+    if (age >= m_config.sla.close) {
+      // Recorded first: an approval whose closing the ledger did not take stays open and is tried again.
+      if (!record("approval.aged_out", approval, {{"reason", "aged_out"}, {"deadline", deadline_of(approval)}})) continue;
+      if (m_store.transition(approval.id, "pending", "aged_out", "aged_out")) announce(approval, "approval.closed", {});
+    } else if ((age >= m_config.sla.second_nudge && approval.nudges < 2) || (age >= m_config.sla.nudge && approval.nudges < 1)) {
+      const std::int64_t nudge = age >= m_config.sla.second_nudge ? 2 : 1;
+      if (!record("approval.nudged", approval, {{"nudge", nudge}, {"deadline", deadline_of(approval)}})) continue;
+      (void)m_store.set_nudges(approval.id, nudge);
+      auto links = issue_links(approval, answered);
+      announce(approval, nudge == 2 ? "approval.deadline" : "approval.nudged", links ? *links : std::vector<std::string>{});
+    }
+  }
+}
+
+} // namespace cordon::approvald

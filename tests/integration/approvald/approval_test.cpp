@@ -1,0 +1,296 @@
+// Human approvals end to end over real sockets: a held call, a signed webhook with one-time
+// links, the approval page over HTTPS, the second factor checked by secretsd, the same call then
+// allowed exactly once; and the refusals: wrong or replayed codes, used links, stale heads, SLA.
+#include <fstream>
+
+#include <sys/stat.h>
+
+#include "approvald/notifier.h"
+#include "common/clock.h"
+#include "common/files.h"
+#include "common/ipc/https_client.h"
+#include "common/totp.h"
+#include "tests/integration/approvald/helpers.h"
+#include "tests/integration/approvald/webhook_receiver.h"
+
+using namespace cordon;
+using namespace cordon::testing;
+
+namespace {
+
+const std::string alice_secret = "alice-totp-secret-20b";
+const std::string bob_secret = "bob-totp-secret-20bytes";
+const std::string webhook_key = "webhook-hmac-key-for-tests";
+
+const char* held_constitution = R"(
+[[rule]]
+id = "review-writes"
+description = "A reviewer approves writes."
+effect = "require_approval"
+tools = ["fs.write"]
+approval = { count = 1, group = "reviewers" }
+
+[[rule]]
+id = "two-for-pushes"
+description = "Two maintainers approve a push, bound to its head."
+effect = "require_approval"
+tools = ["git.push"]
+approval = { count = 2, group = "maintainers", bind = ["target.head"] }
+)";
+
+std::filesystem::path make_tls(const TempDir& directory) {
+  const auto tls = directory.path() / "tls";
+  REQUIRE(run_command(source_path("tools/devstack-tls") + " " + tls.string()).status == 0);
+  return tls;
+}
+
+// auditd, secretsd, approvald with its web listener and a generic webhook to `receiver`.
+struct ApprovalStack {
+  explicit ApprovalStack(const std::string& sla_toml = "")
+      : tls(make_tls(scratch)), receiver(tls), stack([&] {
+          const auto key_file = scratch.path() / "webhook.key";
+          { std::ofstream(key_file) << webhook_key; }
+          ::chmod(key_file.c_str(), 0600);
+          ApprovaldProcessOptions options;
+          options.web = true;
+          options.tls_dir = tls;
+          options.sla_toml = sla_toml;
+          options.approvers_toml = R"(
+[[approvald.approvers]]
+name = "alice"
+email = "alice@example.com"
+groups = ["reviewers", "maintainers"]
+[[approvald.approvers]]
+name = "bob"
+groups = ["reviewers", "maintainers"]
+[[approvald.approvers]]
+name = "carol"
+groups = ["finance"]
+[[approvald.approvers]]
+name = "support-bot"
+groups = ["reviewers"]
+)";
+          options.webhooks_toml = "[[approvald.webhooks]]\ntype = \"generic\"\nurl = \"" + receiver.url() +
+                                  "\"\nca_file = \"" + (tls / "ca.crt").string() + "\"\nsecret_file = \"" + key_file.string() + "\"\n";
+          return options;
+        }(), held_constitution) {
+    enroll("alice", alice_secret);
+    enroll("bob", bob_secret);
+  }
+  void enroll(const std::string& name, const std::string& secret) {
+    const Json body = {{"value_base64", to_base64(as_bytes(secret))}, {"tools", {"approval.totp"}}};
+    json_of(stack.secrets.request(ipc::Method::put, "/v1/secrets/totp." + name, body.dump()), 201);
+  }
+  ipc::HttpsClient web() {
+    auto [host, port] = ipc::parse_host_port(stack.approvald.web_address()).value();
+    ipc::HttpsClientOptions options;
+    options.host = host;
+    options.port = port;
+    options.ca_file = (tls / "ca.crt").string();
+    return ipc::HttpsClient::create(options).value();
+  }
+  // The link the webhook for `approval_id` (event `event`) gave `approver`, as a path "/a/…".
+  std::string link_for(const std::string& approval_id, const std::string& approver, const std::string& event = "approval.requested") {
+    auto delivery = receiver.wait_for("\"event\":\"" + event + "\"");
+    for (int i = 0; i < 50 && delivery && delivery->body.find(approval_id) == std::string::npos; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      delivery = receiver.wait_for(approval_id);
+    }
+    REQUIRE(delivery);
+    const Json body = parse_json(delivery->body).value();
+    for (const auto& link : body["links"])
+      if (link["approver"] == approver) {
+        const std::string url = link["url"];
+        return url.substr(url.find("/a/"));
+      }
+    FAIL("no link for " << approver << " in " << delivery->body);
+    return {};
+  }
+  Result<ipc::Response> answer(const std::string& path, const std::string& code, const std::string& choice) {
+    ipc::ClientRequest request;
+    request.method = ipc::Method::post;
+    request.target = path;
+    request.content_type = "application/x-www-form-urlencoded";
+    request.body = "code=" + code + "&choice=" + choice;
+    return web().request(request);
+  }
+  Json decide(const Json& call) { return json_of(stack.gate.post("/v1/decisions", call.dump()), 201); }
+
+  TempDir scratch{"cordon-apw"};
+  std::filesystem::path tls;
+  WebhookReceiver receiver;
+  RunningGate stack;
+};
+
+std::string code_now(const std::string& secret, int offset_steps = 0) {
+  return totp::hotp(as_bytes(secret), totp::step_at(std::chrono::system_clock::now()) + static_cast<std::uint64_t>(offset_steps));
+}
+
+const Json write_call = proposal("fs.write", {{"path", "src/main.c"}, {"content", "int main() { return 0; }"}});
+
+Json push_call(const std::string& head) {
+  Json call = proposal("git.push", {{"repo", "acme/api"}, {"branch", "fix"}, {"head", head}});
+  call["target"] = {{"repo", "acme/api"}, {"head", head}};
+  return call;
+}
+
+} // namespace
+
+TEST_CASE("an approved call runs once: webhook, page, TOTP, signed allow citing the approver, dead link") {
+  ApprovalStack s;
+  const Json held = s.decide(write_call);
+  REQUIRE(held["decision"]["verdict"] == "pending");
+  const std::string approval_id = held["decision"]["approval"]["id"];
+
+  // The webhook is signed with the configured key and names only eligible approvers.
+  auto delivery = s.receiver.wait_for(approval_id);
+  REQUIRE(delivery);
+  CHECK(delivery->event == "approval.requested");
+  CHECK(delivery->signature == approvald::webhook_signature(as_bytes(webhook_key), delivery->body));
+  const Json announced = parse_json(delivery->body).value();
+  std::vector<std::string> named;
+  for (const auto& link : announced["links"]) named.push_back(link["approver"]);
+  CHECK(named == std::vector<std::string>{"alice", "bob", "support-bot"});
+
+  const std::string link = s.link_for(approval_id, "alice");
+  auto page = s.web().get(link);
+  REQUIRE(page);
+  CHECK(page->status == 200);
+  CHECK(page->body.find(held["decision"]["action_digest"].get<std::string>()) != std::string::npos);
+  CHECK(page->body.find("A reviewer approves writes.") != std::string::npos);
+  CHECK(page->body.find("int main() { return 0; }") != std::string::npos);
+  CHECK(page->header("content-security-policy").find("default-src 'none'") != std::string::npos);
+  CHECK(page->header("referrer-policy") == "no-referrer");
+
+  auto wrong = s.answer(link, "000000", "approve");
+  REQUIRE(wrong);
+  CHECK(wrong->status == 403);
+  auto approved = s.answer(link, code_now(alice_secret), "approve");
+  REQUIRE(approved);
+  INFO(approved->body);
+  CHECK(approved->status == 200);
+  CHECK(approved->body.find(">approved<") != std::string::npos);
+  CHECK(s.web().get(link)->status == 410);
+  CHECK(s.stack.has_event("approval.granted", "\"id\":\"alice\""));
+  CHECK(s.stack.has_event("totp.verified", approval_id));
+
+  const Json allowed = s.decide(write_call);
+  CHECK(allowed["decision"]["verdict"] == "allow");
+  CHECK(allowed["decision"]["approval"]["id"] == approval_id);
+  CHECK(allowed["decision"]["approval"]["approvers"] == Json::array({"alice"}));
+  const Bytes key = s.stack.decision_public_key();
+  const decision::PacketExpectations expected{"test", allowed["decision"]["action_digest"], key, std::chrono::system_clock::now()};
+  const auto verified = decision::verify_decision_packet(allowed, expected);
+  INFO(allowed.dump() << " " << (verified ? std::string() : verified.error().error.message));
+  CHECK(verified);
+  CHECK(s.stack.has_event("approval.used", approval_id));
+
+  // Once: the next identical call needs a new approval.
+  const Json again = s.decide(write_call);
+  CHECK(again["decision"]["verdict"] == "pending");
+  CHECK(again["decision"]["approval"]["id"] != approval_id);
+}
+
+TEST_CASE("a rejected call stays refused and the link dies") {
+  ApprovalStack s;
+  const std::string approval_id = s.decide(write_call)["decision"]["approval"]["id"];
+  const std::string link = s.link_for(approval_id, "bob");
+  auto rejected = s.answer(link, code_now(bob_secret), "reject");
+  REQUIRE(rejected);
+  CHECK(rejected->body.find(">rejected<") != std::string::npos);
+  CHECK(s.stack.has_event("approval.rejected", approval_id));
+  CHECK(s.web().get(link)->status == 410);
+  CHECK(s.decide(write_call)["decision"]["approval"]["id"] != approval_id);
+}
+
+TEST_CASE("a replayed second factor is refused by secretsd and recorded") {
+  ApprovalStack s;
+  const std::string code = code_now(alice_secret);
+  const Json body = {{"approver", "alice"}, {"code", code}, {"context", "replay test"}};
+  json_of(s.stack.secrets.post("/v1/totp/verify", body.dump()), 200);
+  require_problem(s.stack.secrets.post("/v1/totp/verify", body.dump()), 403, "permission_denied");
+  CHECK(s.stack.has_event("totp.refused", "used before"));
+  // The code of the step before is spent with it.
+  const Json earlier = {{"approver", "alice"}, {"code", code_now(alice_secret, -1)}, {"context", "replay test"}};
+  require_problem(s.stack.secrets.post("/v1/totp/verify", earlier.dump()), 403, "permission_denied");
+}
+
+TEST_CASE("an agent identity can never approve, even when enrolled in the group") {
+  ApprovalStack s;
+  s.enroll("support-bot", "bot-secret-0123456789");
+  const std::string approval_id = s.decide(write_call)["decision"]["approval"]["id"];
+  auto refused = s.answer(s.link_for(approval_id, "support-bot"), code_now("bot-secret-0123456789"), "approve");
+  REQUIRE(refused);
+  CHECK(refused->status == 403);
+  CHECK(refused->body.find("agent identity") != std::string::npos);
+}
+
+TEST_CASE("five wrong codes close a link") {
+  ApprovalStack s;
+  const std::string link = s.link_for(s.decide(write_call)["decision"]["approval"]["id"], "alice");
+  for (int i = 0; i < 5; ++i) CHECK(s.answer(link, "12345" + std::to_string(i), "approve")->status == 403);
+  CHECK(s.answer(link, code_now(alice_secret), "approve")->status == 410);
+}
+
+TEST_CASE("unknown links and malformed forms are refused") {
+  ApprovalStack s;
+  CHECK(s.web().get("/a/" + std::string(43, 'A'))->status == 404);
+  CHECK(s.web().get("/a/short")->status == 404);
+  const std::string link = s.link_for(s.decide(write_call)["decision"]["approval"]["id"], "alice");
+  ipc::ClientRequest request;
+  request.method = ipc::Method::post;
+  request.target = link;
+  request.content_type = "application/x-www-form-urlencoded";
+  request.body = "code=1&choice=approve&approver=mallory";
+  CHECK(s.web().request(request)->status == 400);
+  request.content_type = "application/json";
+  request.body = R"({"code":"1"})";
+  CHECK(s.web().request(request)->status == 400);
+}
+
+TEST_CASE("two maintainers are needed, nobody counts twice, and a newer head makes the approval stale") {
+  ApprovalStack s;
+  const std::string head_a(40, 'a');
+  const std::string head_b(40, 'b');
+  const std::string approval_id = s.decide(push_call(head_a))["decision"]["approval"]["id"];
+  auto first = s.answer(s.link_for(approval_id, "alice"), code_now(alice_secret), "approve");
+  REQUIRE(first);
+  CHECK(first->body.find(">pending<") != std::string::npos);
+  CHECK(s.decide(push_call(head_a))["decision"]["verdict"] == "pending");
+  auto second = s.answer(s.link_for(approval_id, "bob"), code_now(bob_secret), "approve");
+  REQUIRE(second);
+  CHECK(second->body.find(">approved<") != std::string::npos);
+
+  // The target moved to head B before the push was made again: the approval for A is stale.
+  const Json on_b = s.decide(push_call(head_b));
+  CHECK(on_b["decision"]["verdict"] == "pending");
+  CHECK(on_b["decision"]["approval"]["id"] != approval_id);
+  CHECK(s.stack.has_event("approval.stale", approval_id));
+  const Json back_on_a = s.decide(push_call(head_a));
+  CHECK(back_on_a["decision"]["verdict"] == "pending");
+}
+
+TEST_CASE("SLA timers nudge, nudge with the deadline, then close the approval as aged_out") {
+  ApprovalStack s("nudge_after_s = 1\nsecond_nudge_after_s = 2\nclose_after_s = 3\n");
+  const std::string approval_id = s.decide(write_call)["decision"]["approval"]["id"];
+  const std::string link = s.link_for(approval_id, "alice");
+  CHECK(s.receiver.wait_for("\"event\":\"approval.nudged\""));
+  CHECK(s.receiver.wait_for("\"event\":\"approval.deadline\""));
+  CHECK(s.receiver.wait_for("\"event\":\"approval.closed\""));
+  CHECK(s.stack.has_event("approval.nudged", "\"nudge\":1"));
+  CHECK(s.stack.has_event("approval.nudged", "\"nudge\":2"));
+  CHECK(s.stack.has_event("approval.aged_out", "\"reason\":\"aged_out\""));
+  CHECK(s.web().get(link)->status == 410);
+  CHECK(s.decide(write_call)["decision"]["approval"]["id"] != approval_id);
+}
+
+TEST_CASE("SLA timers survive a restart: an approval left pending while approvald was down still ages out") {
+  ApprovalStack s("nudge_after_s = 1\nsecond_nudge_after_s = 2\nclose_after_s = 3\n");
+  const std::string approval_id = s.decide(write_call)["decision"]["approval"]["id"];
+  s.stack.approvald.stop();
+  std::this_thread::sleep_for(std::chrono::milliseconds(3500));
+  REQUIRE(s.stack.approvald.start());
+  CHECK(s.stack.has_event("approval.aged_out", approval_id));
+  const Json status = json_of(ipc::UnixClient(s.stack.approvald.socket_path()).get("/v1/status"), 200);
+  CHECK(status["pending_approvals"] == 0);
+}
