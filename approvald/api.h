@@ -23,6 +23,10 @@
 //                                         state: allowed | denied | pending
 //   GET  /v1/status          any mapped   {"tenant", "mode", "dry_run_until", "policy_version",
 //                                         "constitution_files", "rules", "decisions"}
+//   GET  /v1/tools           any mapped   {"tools": [{"name", "description", "input_schema",
+//                                         "irreversible", "sensitive_arguments", "tool_pin"}]}:
+//                                         the tools approvald judges, with the pins proposals
+//                                         must carry
 //   POST /v1/policy/reload   admin        {} -> {"policy_version", "previous_version",
 //                                         "changed"}; a constitution that does not parse is
 //                                         refused (400, naming the file and rule) and the one

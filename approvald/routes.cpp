@@ -1,6 +1,7 @@
 #include "approvald/routes.h"
 
 #include "approvald/api.h"
+#include "common/tools/tool_catalog.h"
 #include "common/audit/access_denied.h"
 #include "common/ipc/json_route.h"
 #include "common/ipc/problem.h"
@@ -34,6 +35,16 @@ std::shared_ptr<ipc::Router> make_router(Gate& gate, AuditClient& audit) {
   });
   router->add(Method::get, "/v1/status", {"admin", "agentd", "approvald", "auditd", "secretsd"},
               [g](const Request&, const Peer&, Responder respond) { respond(ipc::json_response(200, g->status())); });
+  router->add(Method::get, "/v1/tools", {"admin", "agentd", "approvald", "auditd", "secretsd"},
+              [](const Request&, const Peer&, Responder respond) {
+                Json list = Json::array();
+                for (const auto& tool : tools::builtin_tools()) {
+                  Json entry = tools::tool_definition(tool);
+                  entry["tool_pin"] = tools::tool_pin(tool);
+                  list.push_back(std::move(entry));
+                }
+                respond(ipc::json_response(200, {{"tools", list}}));
+              });
   router->add(Method::post, "/v1/policy/reload", {"admin"}, [g](const Request& request, const Peer& peer, Responder respond) {
     auto body = body_of(request);
     if (!body) return answer(respond, tl::unexpected(body.error()));

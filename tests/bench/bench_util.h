@@ -8,7 +8,13 @@
 #include <string>
 #include <vector>
 
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <thread>
+
 #include "common/error.h"
+#include "common/ipc/unix_client.h"
 
 // Small helpers the benchmarks share.
 namespace cordon::bench {
@@ -31,6 +37,48 @@ inline Result<std::string> command_output(const std::string& command) {
   while (const auto got = std::fread(buffer.data(), 1, buffer.size(), pipe)) output.append(buffer.data(), got);
   if (::pclose(pipe) != 0) return fail(Errc::io_error, "`" + command + "` failed: " + output);
   return output;
+}
+
+// The answers and latencies of one phase of POSTs.
+struct Phase {
+  double seconds = 0;
+  std::vector<std::int64_t> latencies;
+  std::vector<std::string> outputs;
+};
+
+// Runs `bodies` through POST `target` on `clients` connections; every answer must be `status`.
+inline Result<Phase> run_posts(const std::string& socket, const std::string& target, const std::vector<std::string>& bodies,
+                        int clients, int status) {
+  Phase phase;
+  phase.latencies.resize(bodies.size());
+  phase.outputs.resize(bodies.size());
+  std::atomic<std::size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::string failure;
+  std::mutex failure_mutex;
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::thread> threads;
+  for (int c = 0; c < clients; ++c) {
+    threads.emplace_back([&] {
+      ipc::UnixClient client(socket);
+      for (std::size_t i = next++; i < bodies.size() && !failed; i = next++) {
+        const auto begin = std::chrono::steady_clock::now();
+        auto response = client.post(target, bodies[i]);
+        phase.latencies[i] = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - begin).count();
+        if (!response || response->status != status) {
+          std::lock_guard lock(failure_mutex);
+          failure = response ? std::to_string(response->status) + " " + response->body : response.error().message;
+          failed = true;
+          return;
+        }
+        phase.outputs[i] = std::move(response->body);
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  phase.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (failed) return fail(Errc::io_error, target + " failed: " + failure);
+  return phase;
 }
 
 } // namespace cordon::bench

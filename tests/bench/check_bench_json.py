@@ -29,9 +29,16 @@ SECRETS_POSITIVE = [
 ]
 SECRETS_TARGETS = ["lease_p99_le_2ms"]
 
+GATE_POSITIVE = [
+    "policy_eval_us", "decision_p50_ms", "decision_p99_ms", "decisions_per_s", "audit_append_p50_ms",
+    "decision_vs_append_p50",
+]
+GATE_TARGETS = ["decision_p99_le_2ms"]
+
 FIGURES = {
     "audit-bench": (AUDIT_POSITIVE, AUDIT_TARGETS, ["pg_chain_model"]),
     "secrets-bench": (SECRETS_POSITIVE, SECRETS_TARGETS, []),
+    "gate-bench": (GATE_POSITIVE, GATE_TARGETS, []),
 }
 
 

@@ -50,47 +50,6 @@ Result<std::string> sign_request_body(const std::string& tenant) {
   return Json{{"decision", decision}, {"message_base64", to_base64(as_bytes(message))}}.dump();
 }
 
-struct Phase {
-  double seconds = 0;
-  std::vector<std::int64_t> latencies;
-  std::vector<std::string> outputs;
-};
-
-// Runs `bodies` through POST `target` on `clients` connections; every answer must be `status`.
-Result<Phase> run_phase(const std::string& socket, const std::string& target, const std::vector<std::string>& bodies,
-                        int clients, int status) {
-  Phase phase;
-  phase.latencies.resize(bodies.size());
-  phase.outputs.resize(bodies.size());
-  std::atomic<std::size_t> next{0};
-  std::atomic<bool> failed{false};
-  std::string failure;
-  std::mutex failure_mutex;
-  const auto start = SteadyClock::now();
-  std::vector<std::thread> threads;
-  for (int c = 0; c < clients; ++c) {
-    threads.emplace_back([&] {
-      ipc::UnixClient client(socket);
-      for (std::size_t i = next++; i < bodies.size() && !failed; i = next++) {
-        const auto begin = SteadyClock::now();
-        auto response = client.post(target, bodies[i]);
-        phase.latencies[i] = std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now() - begin).count();
-        if (!response || response->status != status) {
-          std::lock_guard lock(failure_mutex);
-          failure = response ? std::to_string(response->status) + " " + response->body : response.error().message;
-          failed = true;
-          return;
-        }
-        phase.outputs[i] = std::move(response->body);
-      }
-    });
-  }
-  for (auto& thread : threads) thread.join();
-  phase.seconds = std::chrono::duration<double>(SteadyClock::now() - start).count();
-  if (failed) return fail(Errc::io_error, target + " failed: " + failure);
-  return phase;
-}
-
 // Signatures per second from `openssl speed -seconds S ed25519`, whose last line reads
 // " 253 bits EdDSA (Ed25519)   0.0000s   0.0001s  21276.0   8206.2" (sign/s, verify/s).
 Result<double> openssl_ed25519_sign_rate(int seconds) {
@@ -143,7 +102,7 @@ Result<Json> run(bool quick) {
     parsed["key"] = "decision";
     sign_bodies.push_back(parsed.dump());
   }
-  auto signing = CORDON_TRY(run_phase(secretsd.socket_path(), "/v1/sign", sign_bodies, clients, 200));
+  auto signing = CORDON_TRY(bench::run_posts(secretsd.socket_path(), "/v1/sign", sign_bodies, clients, 200));
   std::vector<std::string> lease_bodies;
   for (std::size_t i = 0; i < decisions.size(); ++i) {
     const auto signature = CORDON_TRY(parse_json(signing.outputs[i]));
@@ -154,9 +113,9 @@ Result<Json> run(bool quick) {
   const std::vector<std::string> concurrent(lease_bodies.begin() + static_cast<std::ptrdiff_t>(lease_count), lease_bodies.end());
 
   progress("leases, one client, " + std::to_string(sequential.size()) + " requests");
-  auto latency = CORDON_TRY(run_phase(secretsd.socket_path(), "/v1/leases", sequential, 1, 201));
+  auto latency = CORDON_TRY(bench::run_posts(secretsd.socket_path(), "/v1/leases", sequential, 1, 201));
   progress("leases, " + std::to_string(clients) + " clients, " + std::to_string(concurrent.size()) + " requests");
-  auto throughput = CORDON_TRY(run_phase(secretsd.socket_path(), "/v1/leases", concurrent, clients, 201));
+  auto throughput = CORDON_TRY(bench::run_posts(secretsd.socket_path(), "/v1/leases", concurrent, clients, 201));
   progress("openssl speed ed25519");
   const double openssl_rate = CORDON_TRY(openssl_ed25519_sign_rate(quick ? 1 : 3));
 
