@@ -27,6 +27,10 @@
 //                                         "irreversible", "sensitive_arguments", "tool_pin"}]}:
 //                                         the tools approvald judges, with the pins proposals
 //                                         must carry
+//   POST /v1/mode            admin        {"mode": "live"} -> 202 {"approval_id", "state",
+//                                         "mode"}: ends the dry-run period once approvers of
+//                                         group "approvers" grant it (tenant.mode_changed); 409
+//                                         when live already
 //   POST /v1/policy/reload   admin        {} -> {"policy_version", "previous_version",
 //                                         "changed"}; a constitution that does not parse is
 //                                         refused (400, naming the file and rule) and the one

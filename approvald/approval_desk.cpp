@@ -45,7 +45,7 @@ Result<std::string> base_digest(std::string_view tenant, const Proposal& proposa
 }
 
 ApprovalDesk::ApprovalDesk(Parts parts)
-    : m_config(std::move(parts.config)), m_store(*parts.store), m_audit(*parts.audit), m_notifier(*parts.notifier),
+    : m_config(std::move(parts.config)), m_switch_mode(std::move(parts.switch_mode)), m_store(*parts.store), m_audit(*parts.audit), m_notifier(*parts.notifier),
       m_clock(*parts.clock), m_secretsd(m_config.secretsd_socket, secretsd_options()) {}
 
 void ApprovalDesk::set_public_url(std::string url) {
@@ -217,8 +217,24 @@ Result<void> ApprovalDesk::verify_second_factor(const std::string& name, const s
 }
 
 Result<ApprovalDesk::Answer> ApprovalDesk::answer(const std::string& token, const std::string& code, const std::string& choice) {
-  if (choice != "approve" && choice != "reject") return fail(Errc::invalid_argument, "the answer is approve or reject");
   std::lock_guard lock(m_answer_mutex);
+  auto answered = answer_locked(token, code, choice);
+  const auto link = answered ? Result<std::optional<LinkRecord>>() : m_store.find_link(token_hash(token));
+  if (!answered && link && *link) {
+    // Every refused answer through a real link is recorded, best effort: the refusal stands
+    // either way. Unknown tokens are refused unrecorded, so that guessing cannot flood the ledger.
+    AuditEvent event;
+    event.kind = "approval.answer_refused";
+    event.actor_id = "approvald";
+    event.data = {{"reason", answered.error().message}, {"approval_id", (*link)->approval_id},
+                  {"approver", (*link)->approver}, {"choice", choice}};
+    if (auto recorded = m_audit.record(event); !recorded) log::warn("a refused answer was not recorded", {{"error", recorded.error().message}});
+  }
+  return answered;
+}
+
+Result<ApprovalDesk::Answer> ApprovalDesk::answer_locked(const std::string& token, const std::string& code, const std::string& choice) {
+  if (choice != "approve" && choice != "reject") return fail(Errc::invalid_argument, "the answer is approve or reject");
   auto view = CORDON_TRY(open_link(token));
   ApprovalRecord& approval = view.approval;
   const ApproverConfig* who = approver(view.approver);
@@ -252,8 +268,46 @@ Result<ApprovalDesk::Answer> ApprovalDesk::answer(const std::string& token, cons
     CORDON_TRY_VOID(record("approval.approved", approval, {{"approvers", approvers}, {"decision_id", approval.decision_id}}));
     CORDON_TRY_VOID(m_store.transition(approval.id, "pending", "approved", ""));
     answer.state = "approved";
+    if (approval.tool == mode_switch_tool) {
+      // A mode switch is carried out by approvald itself, at once, and used up.
+      const std::string mode = approval.proposal["arguments"].value("mode", "");
+      CORDON_TRY_VOID(record("tenant.mode_changed", approval, {{"mode", mode}, {"approvers", approvers}}));
+      if (!m_switch_mode) return fail(Errc::internal, "approvald cannot switch modes");
+      CORDON_TRY_VOID(m_switch_mode(mode));
+      CORDON_TRY_VOID(m_store.transition(approval.id, "approved", "used", "mode switched to " + mode));
+      answer.state = "approved";
+    }
   }
   return answer;
+}
+
+Result<Json> ApprovalDesk::request_mode_switch(const std::string& mode, const std::string& requested_by) {
+  if (mode != "live") return fail(Errc::invalid_argument, "the mode can only be switched to live");
+  std::lock_guard lock(m_answer_mutex);
+  const Json action = {{"tool", mode_switch_tool}, {"tool_pin", "sha256:none"}, {"arguments", {{"mode", mode}}}, {"target", nullptr}};
+  const std::string digest = CORDON_TRY(decision::action_digest(m_config.tenant, action));
+  if (auto open = CORDON_TRY(m_store.find_open(digest)))
+    return Json{{"approval_id", open->id}, {"state", open->state}, {"mode", mode}};
+  ApprovalRecord approval;
+  approval.id = "a-" + to_hex(CORDON_TRY(crypto::random_bytes(16)));
+  approval.decision_id = "mode-switch";
+  approval.action_digest = digest;
+  approval.base_digest = digest;
+  approval.requirements = Json::array({{{"count", 1}, {"group", "approvers"}, {"bind", Json::array()}}});
+  approval.agent = "admin:" + requested_by;
+  approval.tool = std::string(mode_switch_tool);
+  approval.run_id = "mode-switch";
+  approval.proposal = {{"tool", mode_switch_tool}, {"arguments", {{"mode", mode}}}, {"requested_by", requested_by},
+                       {"rationale", "An admin asks to end the dry-run period and switch the tenant to live."}};
+  approval.rules = Json::array({"floor.dry_run"});
+  approval.reasons = Json::array({"floor.dry_run: only an approved switch ends the dry-run period"});
+  approval.created_at = m_clock.now();
+  CORDON_TRY_VOID(m_store.create(approval));
+  CORDON_TRY_VOID(record("approval.requested", approval,
+                         {{"requested_by", requested_by}, {"mode", mode}, {"requirements", approval.requirements},
+                          {"approvers", eligible_approvers(approval.requirements)}, {"deadline", deadline_of(approval)}}));
+  announce(approval, "approval.requested", CORDON_TRY(issue_links(approval, {})));
+  return Json{{"approval_id", approval.id}, {"state", "pending"}, {"mode", mode}};
 }
 
 void ApprovalDesk::tick() {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -35,8 +36,17 @@ public:
     AuditClient* audit;
     Notifier* notifier;
     const Clock* clock;
+    // Applies an approved switch of the tenant's mode (approvald's DecisionStore).
+    std::function<Result<void>(const std::string& mode)> switch_mode;
   };
   explicit ApprovalDesk(Parts parts);
+
+  // The tool name of the approvals that switch the tenant's mode (DESIGN.md §5.3: the dry-run
+  // period ends early only by an approved switch to live).
+  static constexpr std::string_view mode_switch_tool = "cordon.mode";
+  // Opens an approval to switch the tenant to `mode` (live), requested by an admin; the switch
+  // happens, and is recorded as tenant.mode_changed, once approvers of group `approvers` grant it.
+  Result<Json> request_mode_switch(const std::string& mode, const std::string& requested_by);
 
   // What the gate puts in the decision for a call the policy holds.
   struct Hold {
@@ -57,6 +67,7 @@ public:
   };
   Result<LinkView> open_link(const std::string& token) const;
   // An approver's answer through a link (POST): `choice` approve | reject, `code` their TOTP.
+  // A refused answer is recorded as approval.answer_refused with the reason.
   struct Answer {
     std::string approval_id;
     std::string state; // the approval's state afterwards
@@ -73,6 +84,7 @@ public:
   Result<std::int64_t> pending_count() const { return m_store.count_pending(); }
 
 private:
+  Result<Answer> answer_locked(const std::string& token, const std::string& code, const std::string& choice);
   Result<std::vector<std::string>> issue_links(const ApprovalRecord& approval, const std::vector<std::string>& skip);
   std::vector<std::string> eligible_approvers(const Json& requirements) const;
   const ApproverConfig* approver(const std::string& name) const;
@@ -84,6 +96,7 @@ private:
   std::string deadline_of(const ApprovalRecord& approval) const;
 
   ApprovaldConfig m_config;
+  std::function<Result<void>(const std::string& mode)> m_switch_mode;
   ApprovalStore& m_store;
   AuditClient& m_audit;
   Notifier& m_notifier;

@@ -77,8 +77,13 @@ Result<std::unique_ptr<Daemon>> Daemon::start(ApprovaldConfig config) {
   p.store = CORDON_TRY(DecisionStore::open(state / "approvald.db", SystemClock::instance().now()));
   p.approvals = CORDON_TRY(ApprovalStore::open(state / "approvals.db"));
   p.notifier = CORDON_TRY(Notifier::create(config.webhooks, *p.audit));
+  DecisionStore* decisions = p.store.get();
+  auto switch_mode = [decisions](const std::string& mode) -> Result<void> {
+    if (mode != "live") return fail(Errc::invalid_argument, "the mode can only be switched to live");
+    return decisions->switch_live(SystemClock::instance().now());
+  };
   p.desk = std::make_unique<ApprovalDesk>(ApprovalDesk::Parts{config, p.approvals.get(), p.audit.get(), p.notifier.get(),
-                                                              &SystemClock::instance()});
+                                                              &SystemClock::instance(), switch_mode});
   const std::string version = constitution->version;
   p.gate = std::make_unique<Gate>(Gate::Parts{config, std::move(*constitution), p.signer.get(), p.audit.get(), p.store.get(),
                                               p.desk.get(), &SystemClock::instance()});

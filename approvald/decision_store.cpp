@@ -64,6 +64,15 @@ std::optional<std::chrono::system_clock::time_point> DecisionStore::switched_liv
   return m_switched_live_at;
 }
 
+Result<void> DecisionStore::switch_live(std::chrono::system_clock::time_point at) {
+  std::lock_guard lock(m_mutex);
+  if (m_switched_live_at) return ok();
+  auto statement = CORDON_TRY(m_db->prepare("UPDATE tenant SET switched_live_at = ? WHERE id = 1 AND switched_live_at IS NULL"));
+  CORDON_TRY_VOID(statement.bind(1, format_rfc3339_micros(at)).run());
+  m_switched_live_at = at;
+  return ok();
+}
+
 Result<void> DecisionStore::insert(const StoredDecision& d) {
   std::lock_guard lock(m_mutex);
   auto statement = CORDON_TRY(m_db->prepare(

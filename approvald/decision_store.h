@@ -43,6 +43,8 @@ public:
   std::chrono::system_clock::time_point provisioned_at() const { return m_provisioned_at; }
   // When an approved switch made the tenant live ahead of its dry-run period; nullopt if never.
   std::optional<std::chrono::system_clock::time_point> switched_live_at() const;
+  // Records an approved switch to live (once; later calls keep the first time).
+  Result<void> switch_live(std::chrono::system_clock::time_point at);
 
   Result<void> insert(const StoredDecision& decision);
   // Errc::not_found when there is no such decision.

@@ -45,6 +45,13 @@ TenantMode Gate::mode() const {
   return m_clock.now() < m_store.provisioned_at() + m_config.dry_run_period ? TenantMode::dry_run : TenantMode::live;
 }
 
+Result<Json> Gate::request_mode(const ipc::Peer& caller, const Json& body) {
+  CORDON_TRY_VOID(require_known_fields(body, {"mode"}));
+  if (!body.contains("mode") || !body["mode"].is_string()) return fail(Errc::invalid_argument, "mode must be \"live\"");
+  if (mode() == TenantMode::live) return fail(Errc::conflict, "the tenant is live already");
+  return m_desk.request_mode_switch(body["mode"].get<std::string>(), caller.principal);
+}
+
 void Gate::record_refusal(const ipc::Peer& caller, const Json& body, const Error& error) {
   AuditEvent event;
   event.kind = "proposal.refused";
@@ -77,6 +84,7 @@ Result<Json> Gate::decide(const ipc::Peer& caller, const Json& body) {
   const std::string nonce = CORDON_TRY(random_id("n-"));
   std::string approval_id;
   Json approval = nullptr;
+  const Effect policy_verdict = evaluation->verdict; // before a granted approval lets the call through
   if (evaluation->verdict == Effect::require_approval) {
     auto hold = m_desk.hold(*proposal, *evaluation, id);
     if (!hold) return fail(Errc::unavailable, "the call needs an approval, which cannot be opened now: " + hold.error().message);
@@ -108,6 +116,7 @@ Result<Json> Gate::decide(const ipc::Peer& caller, const Json& body) {
   event.data = {{"decision_id", id},
                 {"action_digest", evaluation->action_digest},
                 {"verdict", packet_verdict(evaluation->verdict)},
+                {"policy_verdict", effect_name(policy_verdict)},
                 {"mode", mode_name(evaluation->mode)},
                 {"rules", evaluation->rules},
                 {"reasons", evaluation->reasons},

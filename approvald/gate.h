@@ -48,6 +48,8 @@ public:
   Result<Json> reload(const std::string& requested_by);
 
   TenantMode mode() const;
+  // POST /v1/mode: an admin asks to switch to live; an approval decides (ApprovalDesk).
+  Result<Json> request_mode(const ipc::Peer& caller, const Json& body);
   std::shared_ptr<const Constitution> constitution() const;
 
 private:

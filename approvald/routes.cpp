@@ -45,6 +45,11 @@ std::shared_ptr<ipc::Router> make_router(Gate& gate, AuditClient& audit) {
                 }
                 respond(ipc::json_response(200, {{"tools", list}}));
               });
+  router->add(Method::post, "/v1/mode", {"admin"}, [g](const Request& request, const Peer& peer, Responder respond) {
+    auto body = body_of(request);
+    if (!body) return answer(respond, tl::unexpected(body.error()));
+    answer(respond, g->request_mode(peer, *body), 202);
+  });
   router->add(Method::post, "/v1/policy/reload", {"admin"}, [g](const Request& request, const Peer& peer, Responder respond) {
     auto body = body_of(request);
     if (!body) return answer(respond, tl::unexpected(body.error()));

@@ -5,6 +5,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/mode_command.h"
+#include "cli/policy_command.h"
 #include "cli/secrets_command.h"
 
 int main(int argc, char** argv) {
@@ -30,10 +32,39 @@ int main(int argc, char** argv) {
   remove->add_option("name", secrets.name, "short name")->required();
   auto* list = group->add_subcommand("list", "list secrets (metadata only)");
 
+  cordon::cli::PolicyCommand policy;
+  if (const char* socket = std::getenv("CORDON_APPROVALD_SOCKET")) policy.socket = socket;
+  auto* policy_group = app.add_subcommand("policy", "approvald's constitution");
+  policy_group->add_option("--socket", policy.socket, "approvald's socket ($CORDON_APPROVALD_SOCKET)")->capture_default_str();
+  policy_group->require_subcommand(1);
+  auto* reload = policy_group->add_subcommand("reload", "read the constitution directory again (a broken one is refused)");
+  policy_group->add_subcommand("status", "the policy version in force, the mode and pending approvals");
+
+  cordon::cli::ModeCommand mode;
+  mode.socket = policy.socket;
+  auto* mode_group = app.add_subcommand("mode", "the tenant's mode; `mode live` asks approvers to end the dry-run period");
+  mode_group->add_option("--socket", mode.socket, "approvald's socket ($CORDON_APPROVALD_SOCKET)")->capture_default_str();
+  mode_group->add_option("requested", mode.requested, "live")->check(CLI::IsMember({"live"}));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
     return app.exit(error) == 0 ? 0 : 2;
+  }
+  if (mode_group->parsed()) {
+    if (auto result = cordon::cli::run_mode_command(mode, std::cout); !result) {
+      std::cerr << "cordonctl: " << result.error().message << "\n";
+      return 1;
+    }
+    return 0;
+  }
+  if (policy_group->parsed()) {
+    policy.action = reload->parsed() ? cordon::cli::PolicyCommand::Action::reload : cordon::cli::PolicyCommand::Action::status;
+    if (auto result = cordon::cli::run_policy_command(policy, std::cout); !result) {
+      std::cerr << "cordonctl: " << result.error().message << "\n";
+      return 1;
+    }
+    return 0;
   }
   using Action = cordon::cli::SecretsCommand::Action;
   secrets.action = put->parsed() ? Action::put : rotate->parsed() ? Action::rotate : remove->parsed() ? Action::remove : Action::list;

@@ -2,10 +2,13 @@
 //
 //   cordon-policy test [--constitution DIR] [--coverage] [--threshold PERCENT] CASES_DIR
 //   cordon-policy lint [--constitution DIR] [--strict]
+//   cordon-policy replay [--constitution DIR] [--fail-on-change] [EXPORT.jsonl | -]
 //
-// Exit status: 0 all good; 1 a case failed, coverage is below the threshold, or (--strict) lint
-// found something; 2 the constitution or the cases do not load.
+// Exit status: 0 all good; 1 a case failed, coverage is below the threshold, (--strict) lint
+// found something, or (--fail-on-change) a replayed decision would change; 2 the constitution,
+// the cases or the export do not load.
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -14,6 +17,7 @@
 #include "approvald/policy/constitution.h"
 #include "approvald/policy/hard_floor.h"
 #include "approvald/policy/lint.h"
+#include "approvald/policy/replay.h"
 #include "approvald/policy/test_suite.h"
 
 namespace {
@@ -78,6 +82,27 @@ int run_lint(const std::string& constitution_dir, bool strict) {
   return strict && !findings.empty() ? 1 : 0;
 }
 
+int run_replay(const std::string& constitution_dir, const std::string& source, bool fail_on_change) {
+  auto constitution = load_constitution(constitution_dir);
+  if (!constitution) return load_failed(constitution.error());
+  std::ifstream file;
+  if (source != "-") {
+    file.open(source);
+    if (!file) return load_failed(cordon::Error{cordon::Errc::not_found, "cannot read " + source});
+  }
+  auto outcome = replay_decisions(source == "-" ? std::cin : file, *constitution);
+  if (!outcome) return load_failed(outcome.error());
+  for (const ReplayChange& change : outcome->changes) {
+    std::cout << fmt::format("#{} {} {}: {} -> {}\n", change.index, change.decision_id, change.tool, change.was_verdict,
+                             change.now_verdict);
+    std::cout << "        rules [" << joined(change.was_rules) << "] -> [" << joined(change.now_rules) << "]  (was under "
+              << change.was_policy_version << ")\n";
+  }
+  std::cout << fmt::format("{} decisions replayed under {}: {} unchanged, {} would change\n", outcome->decisions,
+                           constitution->version, outcome->unchanged, outcome->changes.size());
+  return fail_on_change && !outcome->changes.empty() ? 1 : 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -99,7 +124,15 @@ int main(int argc, char** argv) {
   lint->add_option("--constitution", constitution_dir, "constitution directory")->capture_default_str();
   lint->add_flag("--strict", strict, "exit 1 when there is any warning");
 
+  auto* replay = app.add_subcommand("replay", "re-evaluate audited decisions (cordon-audit export --format jsonl) under this constitution");
+  std::string source = "-";
+  bool fail_on_change = false;
+  replay->add_option("--constitution", constitution_dir, "constitution directory")->capture_default_str();
+  replay->add_flag("--fail-on-change", fail_on_change, "exit 1 when any decision would come out differently");
+  replay->add_option("export", source, "JSONL ledger entries; - for standard input")->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
   if (test->parsed()) return run_tests(constitution_dir, cases_dir, coverage, threshold);
+  if (replay->parsed()) return run_replay(constitution_dir, source, fail_on_change);
   return run_lint(constitution_dir, strict);
 }

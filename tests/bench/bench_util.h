@@ -15,6 +15,7 @@
 
 #include "common/error.h"
 #include "common/ipc/unix_client.h"
+#include "common/json.h"
 
 // Small helpers the benchmarks share.
 namespace cordon::bench {
@@ -79,6 +80,26 @@ inline Result<Phase> run_posts(const std::string& socket, const std::string& tar
   phase.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (failed) return fail(Errc::io_error, target + " failed: " + failure);
   return phase;
+}
+
+// The main of a benchmark whose only option is --quick: prints run(quick)'s report as JSON on
+// stdout, or the error on stderr (exit 1); a usage error is exit 2.
+inline int quick_bench_main(int argc, char** argv, const std::string& name, Result<Json> (*run)(bool quick)) {
+  bool quick = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) != "--quick") {
+      std::fprintf(stderr, "usage: %s [--quick]\n", name.c_str());
+      return 2;
+    }
+    quick = true;
+  }
+  auto report = run(quick);
+  if (!report) {
+    std::fprintf(stderr, "%s: %s\n", name.c_str(), report.error().message.c_str());
+    return 1;
+  }
+  std::printf("%s\n", report->dump(2).c_str());
+  return 0;
 }
 
 } // namespace cordon::bench

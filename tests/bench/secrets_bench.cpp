@@ -146,22 +146,4 @@ Result<Json> run(bool quick) {
 
 } // namespace
 
-int main(int argc, char** argv) {
-  bool quick = false;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view argument = argv[i];
-    if (argument == "--quick") {
-      quick = true;
-    } else {
-      std::cerr << "usage: secrets-bench [--quick]\n";
-      return 2;
-    }
-  }
-  auto report = run(quick);
-  if (!report) {
-    std::cerr << "secrets-bench: " << report.error().message << "\n";
-    return 1;
-  }
-  std::cout << report->dump(2) << std::endl;
-  return 0;
-}
+int main(int argc, char** argv) { return bench::quick_bench_main(argc, argv, "secrets-bench", run); }

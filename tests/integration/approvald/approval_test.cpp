@@ -46,7 +46,7 @@ std::filesystem::path make_tls(const TempDir& directory) {
 
 // auditd, secretsd, approvald with its web listener and a generic webhook to `receiver`.
 struct ApprovalStack {
-  explicit ApprovalStack(const std::string& sla_toml = "")
+  explicit ApprovalStack(const std::string& sla_toml = "", int dry_run_days = 0)
       : tls(make_tls(scratch)), receiver(tls), stack([&] {
           const auto key_file = scratch.path() / "webhook.key";
           { std::ofstream(key_file) << webhook_key; }
@@ -55,11 +55,12 @@ struct ApprovalStack {
           options.web = true;
           options.tls_dir = tls;
           options.sla_toml = sla_toml;
+          options.dry_run_days = dry_run_days;
           options.approvers_toml = R"(
 [[approvald.approvers]]
 name = "alice"
 email = "alice@example.com"
-groups = ["reviewers", "maintainers"]
+groups = ["reviewers", "maintainers", "approvers"]
 [[approvald.approvers]]
 name = "bob"
 groups = ["reviewers", "maintainers"]
@@ -225,6 +226,30 @@ TEST_CASE("an agent identity can never approve, even when enrolled in the group"
   CHECK(refused->body.find("agent identity") != std::string::npos);
 }
 
+TEST_CASE("an approver who answered cannot answer again through a later link, and the refusal is recorded") {
+  ApprovalStack s("nudge_after_s = 1\nsecond_nudge_after_s = 60\nclose_after_s = 120\n");
+  const std::string approval_id = s.decide(push_call(std::string(40, 'c')))["decision"]["approval"]["id"];
+  const std::string first = s.link_for(approval_id, "alice");
+  // The nudge brings a second link for every approver who has not answered yet.
+  const std::string second = s.link_for(approval_id, "alice", "approval.nudged");
+  REQUIRE(first != second);
+  CHECK(s.answer(first, code_now(alice_secret), "approve")->body.find(">pending<") != std::string::npos);
+  auto again = s.answer(second, code_now(alice_secret, 1), "approve");
+  REQUIRE(again);
+  CHECK(again->status == 410);
+  CHECK(again->body.find("answered this approval already") != std::string::npos);
+  CHECK(s.stack.has_event("approval.answer_refused", "answered this approval already"));
+}
+
+TEST_CASE("a used link refuses a second answer, and the refusal is recorded") {
+  ApprovalStack s;
+  const std::string approval_id = s.decide(write_call)["decision"]["approval"]["id"];
+  const std::string link = s.link_for(approval_id, "alice");
+  REQUIRE(s.answer(link, code_now(alice_secret), "approve")->status == 200);
+  CHECK(s.answer(link, code_now(alice_secret, 1), "reject")->status == 410);
+  CHECK(s.stack.has_event("approval.answer_refused", "used already"));
+}
+
 TEST_CASE("five wrong codes close a link") {
   ApprovalStack s;
   const std::string link = s.link_for(s.decide(write_call)["decision"]["approval"]["id"], "alice");
@@ -293,4 +318,29 @@ TEST_CASE("SLA timers survive a restart: an approval left pending while approval
   CHECK(s.stack.has_event("approval.aged_out", approval_id));
   const Json status = json_of(ipc::UnixClient(s.stack.approvald.socket_path()).get("/v1/status"), 200);
   CHECK(status["pending_approvals"] == 0);
+}
+
+TEST_CASE("cordonctl mode live ends the dry-run period only once an approver grants it") {
+  ApprovalStack s("", 7);
+  const std::string cordonctl = "CORDON_APPROVALD_SOCKET=" + s.stack.approvald.socket_path() + " " + binary_path("cordonctl");
+  CHECK(s.decide(write_call)["decision"]["mode"] == "dry_run");
+  const auto asked = run_command(cordonctl + " mode live");
+  INFO(asked.output);
+  REQUIRE(asked.status == 0);
+  const auto id_at = asked.output.find("a-");
+  REQUIRE(id_at != std::string::npos);
+  const std::string approval_id = asked.output.substr(id_at, 34);
+  // Asking is not switching.
+  CHECK(run_command(cordonctl + " mode").output.find("mode dry_run") != std::string::npos);
+  CHECK(s.decide(proposal("fs.read", {{"path", "a"}}))["decision"]["mode"] == "dry_run");
+  auto granted = s.answer(s.link_for(approval_id, "alice"), code_now(alice_secret), "approve");
+  REQUIRE(granted);
+  CHECK(granted->status == 200);
+  CHECK(run_command(cordonctl + " mode").output.find("mode live") != std::string::npos);
+  CHECK(s.decide(proposal("fs.read", {{"path", "a"}}))["decision"]["mode"] == "live");
+  CHECK(s.stack.has_event("tenant.mode_changed", "\"mode\":\"live\""));
+  // Live is live: a second request is refused.
+  const auto again = run_command(cordonctl + " mode live");
+  CHECK(again.status != 0);
+  CHECK(again.output.find("live already") != std::string::npos);
 }

@@ -88,3 +88,45 @@ TEST_CASE("only an admin may reload the policy, with an empty body") {
   CHECK(stack.has_event("access.denied", "/v1/policy/reload"));
   require_problem(stack.gate.post("/v1/policy/reload", "{\"extra\": 1}"), 400, "unknown_field");
 }
+
+TEST_CASE("cordonctl policy reload puts a new constitution in force, and reports a broken one with its file") {
+  RunningGate stack;
+  const std::string cordonctl = "CORDON_APPROVALD_SOCKET=" + stack.approvald.socket_path() + " " + binary_path("cordonctl");
+  write_constitution(stack, deny_reads);
+  const auto reloaded = run_command(cordonctl + " policy reload");
+  INFO(reloaded.output);
+  CHECK(reloaded.status == 0);
+  CHECK(reloaded.output.find("reloaded: sha256:") != std::string::npos);
+  CHECK(verdict_for_read(stack) == "deny");
+  write_constitution(stack, "[[rule]]\nid='x'\n");
+  const auto refused = run_command(cordonctl + " policy reload");
+  CHECK(refused.status != 0);
+  CHECK(refused.output.find("10-test.toml") != std::string::npos);
+  const auto status = run_command(cordonctl + " policy status");
+  CHECK(status.status == 0);
+  CHECK(status.output.find("mode live") != std::string::npos);
+}
+
+TEST_CASE("cordon-policy replay re-evaluates the ledger's decisions under an edited constitution") {
+  RunningGate stack;
+  CHECK(verdict_for_read(stack) == "allow");
+  json_of(stack.gate.post("/v1/decisions", proposal("fs.write", {{"path", "secrets/k"}, {"content", "x"}}).dump()), 201);
+  const auto exported = stack.directory.path() / "decisions.jsonl";
+  {
+    std::ofstream out(exported);
+    out << stack.events("decision.issued");
+  }
+  const auto edited = stack.directory.path() / "edited.d";
+  std::filesystem::create_directories(edited);
+  std::ofstream(edited / "10-test.toml") << deny_reads;
+  const auto replay = run_command(binary_path("cordon-policy") + " replay --fail-on-change --constitution " + edited.string() +
+                                  " " + exported.string());
+  INFO(replay.output);
+  CHECK(replay.status != 0);
+  CHECK(replay.output.find("fs.read: allow -> deny") != std::string::npos);
+  CHECK(replay.output.find("2 decisions replayed") != std::string::npos);
+  const auto same = run_command(binary_path("cordon-policy") + " replay --fail-on-change --constitution " +
+                                (stack.directory.path() / "constitution.d").string() + " " + exported.string());
+  CHECK(same.status == 0);
+  CHECK(same.output.find("2 unchanged") != std::string::npos);
+}
