@@ -87,6 +87,13 @@ Result<void> DecisionStore::insert(const StoredDecision& d) {
   return statement.run();
 }
 
+Result<void> DecisionStore::remove(const std::string& id) {
+  std::lock_guard lock(m_mutex);
+  auto statement = CORDON_TRY(m_db->prepare("DELETE FROM decisions WHERE id = ?"));
+  statement.bind(1, id);
+  return statement.run();
+}
+
 Result<StoredDecision> DecisionStore::find(const std::string& id) const {
   std::lock_guard lock(m_mutex);
   auto row = CORDON_TRY(m_db->prepare(

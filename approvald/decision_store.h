@@ -47,6 +47,8 @@ public:
   Result<void> switch_live(std::chrono::system_clock::time_point at);
 
   Result<void> insert(const StoredDecision& decision);
+  // Removes a decision that was stored but never issued.
+  Result<void> remove(const std::string& id);
   // Errc::not_found when there is no such decision.
   Result<StoredDecision> find(const std::string& id) const;
   Result<std::int64_t> count() const;

@@ -1,5 +1,7 @@
 #include "approvald/gate.h"
 
+#include <future>
+
 #include "common/clock.h"
 #include "common/crypto.h"
 #include "common/encoding.h"
@@ -126,8 +128,6 @@ Result<Json> Gate::decide(const ipc::Peer& caller, const Json& body) {
                 {"principal", caller.principal},
                 {"proposal", proposal_json(*proposal)}};
   if (!approval_id.empty()) event.data["approval_id"] = approval_id;
-  if (auto recorded = m_audit.record(event); !recorded)
-    return fail(Errc::unavailable, "the decision was not recorded, so it is not issued: " + recorded.error().message);
 
   StoredDecision stored;
   stored.id = id;
@@ -145,7 +145,17 @@ Result<Json> Gate::decide(const ipc::Peer& caller, const Json& body) {
   stored.approvals_required = requirements_json(evaluation->approvals);
   stored.approval_id = approval_id;
   stored.issued_at = issued_at;
-  if (auto inserted = m_store.insert(stored); !inserted)
+  // The ledger's fdatasync and SQLite's run at the same time; the packet is answered only once
+  // both are durable. A row stored for a decision the ledger refused is removed again: its id
+  // was never handed out.
+  auto inserting = std::async(std::launch::async, [this, &stored] { return m_store.insert(stored); });
+  auto recorded = m_audit.record(event);
+  auto inserted = inserting.get();
+  if (!recorded) {
+    if (inserted) (void)m_store.remove(id);
+    return fail(Errc::unavailable, "the decision was not recorded, so it is not issued: " + recorded.error().message);
+  }
+  if (!inserted)
     return fail(Errc::unavailable, "the decision could not be stored, so it is not issued: " + inserted.error().message);
   return packet;
 }

@@ -89,6 +89,7 @@ TEST_CASE("a decision signed but not recorded is not issued") {
   require_problem(answer, 503, "unavailable");
   CHECK(answer->body.find("was not recorded, so it is not issued") != std::string::npos);
   CHECK(stack.has_event("key.signed", "decision")); // signed by secretsd, never handed out
+  CHECK(json_of(stack.gate.get("/v1/status"), 200)["decisions"] == 0); // and not kept either
 }
 
 TEST_CASE("with secretsd down no decision is issued") {
