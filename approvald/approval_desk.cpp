@@ -1,4 +1,5 @@
 #include "approvald/approval_desk.h"
+#include "approvald/policy/amendment.h"
 
 #include <algorithm>
 #include <set>
@@ -45,7 +46,8 @@ Result<std::string> base_digest(std::string_view tenant, const Proposal& proposa
 }
 
 ApprovalDesk::ApprovalDesk(Parts parts)
-    : m_config(std::move(parts.config)), m_switch_mode(std::move(parts.switch_mode)), m_store(*parts.store), m_audit(*parts.audit), m_notifier(*parts.notifier),
+    : m_config(std::move(parts.config)), m_switch_mode(std::move(parts.switch_mode)),
+      m_amend(std::move(parts.amend)), m_store(*parts.store), m_audit(*parts.audit), m_notifier(*parts.notifier),
       m_clock(*parts.clock), m_secretsd(m_config.secretsd_socket, secretsd_options()) {}
 
 void ApprovalDesk::set_public_url(std::string url) {
@@ -203,7 +205,8 @@ Result<ApprovalDesk::LinkView> ApprovalDesk::open_link(const std::string& token)
   if (m_clock.now() >= link->expires_at) return fail(Errc::conflict, "this approval link has expired");
   auto approval = CORDON_TRY(m_store.find(link->approval_id));
   if (approval.state != "pending") return fail(Errc::conflict, "this approval is " + approval.state + " and takes no more answers");
-  return LinkView{std::move(approval), link->approver, deadline_of(approval)};
+  const bool can_amend = approval.tool != mode_switch_tool && amendable(approval.rules);
+  return LinkView{std::move(approval), link->approver, deadline_of(approval), can_amend};
 }
 
 Result<void> ApprovalDesk::verify_second_factor(const std::string& name, const std::string& code, const std::string& context) {
@@ -234,8 +237,13 @@ Result<ApprovalDesk::Answer> ApprovalDesk::answer(const std::string& token, cons
 }
 
 Result<ApprovalDesk::Answer> ApprovalDesk::answer_locked(const std::string& token, const std::string& code, const std::string& choice) {
-  if (choice != "approve" && choice != "reject") return fail(Errc::invalid_argument, "the answer is approve or reject");
+  if (choice != "approve" && choice != "reject" && choice != "approve_amend")
+    return fail(Errc::invalid_argument, "the answer is approve, reject or approve_amend");
   auto view = CORDON_TRY(open_link(token));
+  const bool amend = choice == "approve_amend";
+  if (amend && !view.amendable)
+    return fail(Errc::invalid_argument, "no rule can lift this hold: it was held by " + view.approval.rules.dump() +
+                                            ", and an allow rule only changes calls no rule matched");
   ApprovalRecord& approval = view.approval;
   const ApproverConfig* who = approver(view.approver);
   if (!who) return fail(Errc::permission_denied, view.approver + " is no longer an enrolled approver");
@@ -249,14 +257,35 @@ Result<ApprovalDesk::Answer> ApprovalDesk::answer_locked(const std::string& toke
     return tl::unexpected(verified.error());
   }
   CORDON_TRY_VOID(m_store.use_link(hash));
-  const Grant grant{who->name, choice, "totp", format_rfc3339_micros(m_clock.now())};
-  CORDON_TRY_VOID(record(choice == "approve" ? "approval.granted" : "approval.rejected", approval,
+  const Grant grant{who->name, amend ? "approve" : choice, "totp", format_rfc3339_micros(m_clock.now())};
+  CORDON_TRY_VOID(record(grant.choice == "approve" ? "approval.granted" : "approval.rejected", approval,
                          {{"approver", who->name}, {"factor", "totp"}, {"choice", choice}, {"tool", approval.tool}},
                          "human", who->name));
   CORDON_TRY_VOID(m_store.add_grant(approval.id, grant));
   approval.grants.push_back(grant);
 
-  Answer answer{approval.id, "pending", who->name};
+  Answer answer{approval.id, "pending", who->name, "", ""};
+  if (amend) {
+    // The amendment is the approver's second answer, under the same second factor: a rule for the
+    // call's class, in force once recorded. A failed amendment leaves the approval standing.
+    auto proposal = parse_proposal(approval.proposal);
+    const std::string rule_id = "amend-" + approval.id.substr(2, 12);
+    const std::string description = "Allowed by " + who->name + " on " + grant.at.substr(0, 10) + " with approval " + approval.id + ".";
+    auto rule = proposal ? amendment_rule(*proposal, rule_id, description) : Result<std::string>(tl::unexpected(proposal.error()));
+    auto version = rule ? (m_amend ? m_amend(*rule, "approver:" + who->name) : Result<std::string>(fail(Errc::internal, "approvald cannot amend")))
+                        : Result<std::string>(tl::unexpected(rule.error()));
+    if (version) {
+      answer.amended_version = *version;
+      answer.amended_rule = rule_id;
+      if (auto recorded = record("policy.amended", approval, {{"approver", who->name}, {"rule_id", rule_id}, {"rule", *rule},
+                                                               {"policy_version", *version}}, "human", who->name);
+          !recorded)
+        log::warn("an amendment was not recorded as policy.amended", {{"error", recorded.error().message}});
+    } else {
+      (void)record("policy.amend_refused", approval, {{"approver", who->name}, {"reason", version.error().message}}, "human", who->name);
+      log::warn("an amendment was refused", {{"approval_id", approval.id}, {"error", version.error().message}});
+    }
+  }
   if (choice == "reject") {
     CORDON_TRY_VOID(m_store.transition(approval.id, "pending", "rejected", "rejected by " + who->name));
     answer.state = "rejected";

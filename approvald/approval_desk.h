@@ -38,6 +38,8 @@ public:
     const Clock* clock;
     // Applies an approved switch of the tenant's mode (approvald's DecisionStore).
     std::function<Result<void>(const std::string& mode)> switch_mode;
+    // Adds a rule (TOML) to the constitution and puts the new version in force; returns it.
+    std::function<Result<std::string>(const std::string& rule, const std::string& requested_by)> amend;
   };
   explicit ApprovalDesk(Parts parts);
 
@@ -64,14 +66,19 @@ public:
     ApprovalRecord approval;
     std::string approver;
     std::string deadline;
+    bool amendable = false; // "approve and amend" can lift this hold (policy/amendment.h)
   };
   Result<LinkView> open_link(const std::string& token) const;
-  // An approver's answer through a link (POST): `choice` approve | reject, `code` their TOTP.
+  // An approver's answer through a link (POST): `choice` approve | reject | approve_amend, `code`
+  // their TOTP. approve_amend approves and adds a rule allowing the call's class from now on
+  // (recorded as policy.amended, the new version as policy.reloaded); only for amendable holds.
   // A refused answer is recorded as approval.answer_refused with the reason.
   struct Answer {
     std::string approval_id;
     std::string state; // the approval's state afterwards
     std::string approver;
+    std::string amended_version; // approve_amend: the constitution now in force
+    std::string amended_rule;    // approve_amend: the rule's id
   };
   Result<Answer> answer(const std::string& token, const std::string& code, const std::string& choice);
 
@@ -97,6 +104,7 @@ private:
 
   ApprovaldConfig m_config;
   std::function<Result<void>(const std::string& mode)> m_switch_mode;
+  std::function<Result<std::string>(const std::string& rule, const std::string& requested_by)> m_amend;
   ApprovalStore& m_store;
   AuditClient& m_audit;
   Notifier& m_notifier;

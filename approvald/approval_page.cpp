@@ -83,7 +83,12 @@ ipc::Response approval_page(const ApprovalDesk::LinkView& view) {
   body += "<form method=\"post\"><label>Your authenticator code <input name=\"code\" inputmode=\"numeric\" "
           "autocomplete=\"one-time-code\" pattern=\"[0-9]{6}\" required></label><p>"
           "<button name=\"choice\" value=\"approve\">Approve</button>"
-          "<button name=\"choice\" value=\"reject\">Reject</button></p></form>\n";
+          "<button name=\"choice\" value=\"reject\">Reject</button>" +
+          std::string(view.amendable ? "<button name=\"choice\" value=\"approve_amend\">Approve, and allow calls like this from now on</button>"
+                                       "<br><small>No rule matched this call. The third button also adds a rule to the constitution "
+                                       "allowing " + escape_html(a.tool) + " calls of this kind, recorded with your answer.</small>"
+                                     : "") +
+          "</p></form>\n";
   return html(200, page("Cordon approval " + a.id, body));
 }
 
@@ -94,6 +99,9 @@ ipc::Response answered_page(const ApprovalDesk::Answer& answer) {
   std::string body = "<h1 id=\"outcome\">" + escape_html(what) + "</h1><p>Approval <code>" + escape_html(answer.approval_id) +
                      "</code>, answered by " + escape_html(answer.approver) + ", is now <strong id=\"state\">" +
                      escape_html(answer.state) + "</strong>. This link no longer works.</p>\n";
+  if (!answer.amended_version.empty())
+    body += "<p id=\"amended\">The constitution now allows calls like this one: rule <code>" + escape_html(answer.amended_rule) +
+            "</code>, policy <code>" + escape_html(answer.amended_version) + "</code>.</p>\n";
   return html(200, page("Cordon approval " + answer.approval_id, body));
 }
 

@@ -1,6 +1,7 @@
 #include "approvald/daemon.h"
 
 #include <condition_variable>
+#include <filesystem>
 #include <mutex>
 #include <thread>
 
@@ -82,8 +83,26 @@ Result<std::unique_ptr<Daemon>> Daemon::start(ApprovaldConfig config) {
     if (mode != "live") return fail(Errc::invalid_argument, "the mode can only be switched to live");
     return decisions->switch_live(SystemClock::instance().now());
   };
+  // "Approve and amend": the rule goes into 90-amendments.toml of the constitution directory and
+  // takes effect through the same reload as any edit; if the reload refuses, the file is put back.
+  auto amend = [&p, directory = std::filesystem::path(config.constitution_dir)](const std::string& rule,
+                                                                                const std::string& requested_by) -> Result<std::string> {
+    const auto file = directory / "90-amendments.toml";
+    std::error_code error;
+    const bool existed = std::filesystem::exists(file, error);
+    const std::string before = existed ? CORDON_TRY(read_file(file)) : std::string();
+    const std::string header = "# Rules added by approvers with \"approve and amend\" (docs/approvals.md).\n";
+    CORDON_TRY_VOID(write_file_atomically(file, (existed ? before : header) + "\n" + rule));
+    auto reloaded = p.gate->reload(requested_by);
+    if (!reloaded) {
+      if (existed) (void)write_file_atomically(file, before);
+      else std::filesystem::remove(file, error);
+      return tl::unexpected(reloaded.error());
+    }
+    return (*reloaded)["policy_version"].get<std::string>();
+  };
   p.desk = std::make_unique<ApprovalDesk>(ApprovalDesk::Parts{config, p.approvals.get(), p.audit.get(), p.notifier.get(),
-                                                              &SystemClock::instance(), switch_mode});
+                                                              &SystemClock::instance(), switch_mode, amend});
   const std::string version = constitution->version;
   p.gate = std::make_unique<Gate>(Gate::Parts{config, std::move(*constitution), p.signer.get(), p.audit.get(), p.store.get(),
                                               p.desk.get(), &SystemClock::instance()});

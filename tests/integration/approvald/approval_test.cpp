@@ -344,3 +344,41 @@ TEST_CASE("cordonctl mode live ends the dry-run period only once an approver gra
   CHECK(again.status != 0);
   CHECK(again.output.find("live already") != std::string::npos);
 }
+
+TEST_CASE("approve and amend: the call is approved and a rule now allows its class, recorded with the approver") {
+  ApprovalStack s;
+  const std::string before = json_of(s.stack.gate.get("/v1/status"), 200)["policy_version"];
+  const Json held = s.decide(proposal("fs.read", {{"path", "reports/2026/q3.csv"}}));
+  REQUIRE(held["decision"]["rules"] == Json::array({"constitution.no_match"}));
+  const std::string approval_id = held["decision"]["approval"]["id"];
+  const std::string link = s.link_for(approval_id, "alice");
+  CHECK(s.web().get(link)->body.find("value=\"approve_amend\"") != std::string::npos);
+  auto amended = s.answer(link, code_now(alice_secret), "approve_amend");
+  REQUIRE(amended);
+  INFO(amended->body);
+  CHECK(amended->body.find(">approved<") != std::string::npos);
+  CHECK(amended->body.find("id=\"amended\"") != std::string::npos);
+  const std::string after = json_of(s.stack.gate.get("/v1/status"), 200)["policy_version"];
+  CHECK(after != before);
+  CHECK(s.stack.has_event("policy.amended", "\"approver\":\"alice\""));
+  CHECK(s.stack.has_event("policy.reloaded", "approver:alice"));
+  // The call, and another of the same class, need nobody now: the new rule allows them.
+  CHECK(s.decide(proposal("fs.read", {{"path", "reports/2026/q3.csv"}}))["decision"]["verdict"] == "allow");
+  const Json sibling = s.decide(proposal("fs.read", {{"path", "reports/2026/q4.csv"}}));
+  CHECK(sibling["decision"]["verdict"] == "allow");
+  CHECK(sibling["decision"]["rules"][0].get<std::string>().starts_with("amend-"));
+  CHECK(s.decide(proposal("fs.read", {{"path", "other/x.csv"}}))["decision"]["verdict"] == "pending");
+}
+
+TEST_CASE("approve and amend is refused for a hold a rule cannot lift, and nothing changes") {
+  ApprovalStack s;
+  const std::string approval_id = s.decide(write_call)["decision"]["approval"]["id"]; // held by review-writes
+  const std::string link = s.link_for(approval_id, "alice");
+  CHECK(s.web().get(link)->body.find("approve_amend") == std::string::npos);
+  auto refused = s.answer(link, code_now(alice_secret), "approve_amend");
+  REQUIRE(refused);
+  CHECK(refused->status == 400);
+  CHECK(refused->body.find("no rule can lift this hold") != std::string::npos);
+  CHECK(s.stack.has_event("approval.answer_refused", "no rule can lift"));
+  CHECK(s.web().get(link)->status == 200); // the link still works for a plain answer
+}
