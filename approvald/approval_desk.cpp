@@ -126,8 +126,8 @@ void ApprovalDesk::announce(const ApprovalRecord& approval, const std::string& e
   Announcement announcement;
   announcement.event = event;
   announcement.approval_id = approval.id;
-  std::string text = "Cordon: " + approval.agent + " asks to run " + approval.tool + " (" + approval.action_digest.substr(0, 19) +
-                     "…), held by " + approval.rules.dump() + ".";
+  std::string text = "Cordon approval " + approval.id + ": " + approval.agent + " asks to run " + approval.tool + " (" +
+                     approval.action_digest.substr(0, 19) + "…), held by " + approval.rules.dump() + ".";
   if (event == "approval.nudged") text = "Reminder. " + text;
   if (event == "approval.deadline") text = "Last reminder: closes " + deadline_of(approval) + ". " + text;
   for (const auto& link : links) text += "\n" + link;

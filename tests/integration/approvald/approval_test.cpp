@@ -72,7 +72,9 @@ name = "support-bot"
 groups = ["reviewers"]
 )";
           options.webhooks_toml = "[[approvald.webhooks]]\ntype = \"generic\"\nurl = \"" + receiver.url() +
-                                  "\"\nca_file = \"" + (tls / "ca.crt").string() + "\"\nsecret_file = \"" + key_file.string() + "\"\n";
+                                  "\"\nca_file = \"" + (tls / "ca.crt").string() + "\"\nsecret_file = \"" + key_file.string() + "\"\n" +
+                                  "[[approvald.webhooks]]\ntype = \"slack\"\nurl = \"" + receiver.url() + "/slack\"\nca_file = \"" +
+                                  (tls / "ca.crt").string() + "\"\n";
           return options;
         }(), held_constitution) {
     enroll("alice", alice_secret);
@@ -154,6 +156,12 @@ TEST_CASE("an approved call runs once: webhook, page, TOTP, signed allow citing 
   CHECK(named == std::vector<std::string>{"alice", "bob", "support-bot"});
 
   const std::string link = s.link_for(approval_id, "alice");
+  // The Slack-compatible webhook gets one {"text"} with the same links, unsigned.
+  auto slack = s.receiver.wait_for("{\"text\":\"Cordon approval " + approval_id);
+  REQUIRE(slack);
+  CHECK(slack->signature.empty());
+  CHECK(slack->body.find("alice: https://") != std::string::npos);
+  CHECK(parse_json(slack->body).value().size() == 1);
   auto page = s.web().get(link);
   REQUIRE(page);
   CHECK(page->status == 200);
