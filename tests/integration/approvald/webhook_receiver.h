@@ -52,17 +52,22 @@ public:
 
   std::string url() const { return "https://" + m_server->local_address() + "/hooks/cordon"; }
 
-  // Waits (up to 5 s) for a delivery whose body contains `needle` and returns it.
-  std::optional<Delivery> wait_for(const std::string& needle) {
+  // Waits (up to 5 s) for a delivery whose body contains every one of `needles` and returns the
+  // latest such.
+  std::optional<Delivery> wait_for(const std::vector<std::string>& needles) {
     std::unique_lock lock(m_mutex);
     std::optional<Delivery> found;
     m_arrived.wait_for(lock, std::chrono::seconds(5), [&] {
-      for (const auto& delivery : m_deliveries)
-        if (delivery.body.find(needle) != std::string::npos) found = delivery;
+      for (const auto& delivery : m_deliveries) {
+        bool all = true;
+        for (const auto& needle : needles) all = all && delivery.body.find(needle) != std::string::npos;
+        if (all) found = delivery;
+      }
       return found.has_value();
     });
     return found;
   }
+  std::optional<Delivery> wait_for(const std::string& needle) { return wait_for(std::vector<std::string>{needle}); }
   std::size_t count() {
     std::lock_guard lock(m_mutex);
     return m_deliveries.size();
