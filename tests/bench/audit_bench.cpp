@@ -591,10 +591,7 @@ Report machine() {
 // ---------------------------------------------------------------------------------------------
 
 double ratio(double a, double b) { return b > 0 ? a / b : 0; }
-double round_to(double value, int digits) {
-  const double scale = std::pow(10.0, digits);
-  return std::round(value * scale) / scale;
-}
+using bench::round_to;
 
 Report phase_json(const PhaseResult& phase) {
   Report out;

@@ -13,6 +13,8 @@
 #include <mutex>
 #include <thread>
 
+#include <sys/utsname.h>
+
 #include "common/error.h"
 #include "common/ipc/unix_client.h"
 #include "common/json.h"
@@ -27,6 +29,19 @@ inline double percentile_ms(std::vector<std::int64_t>& values, double fraction) 
   rank = std::clamp<std::size_t>(rank, 1, values.size()) - 1;
   std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(rank), values.end());
   return static_cast<double>(values[rank]) / 1e6;
+}
+
+// `value` rounded to `digits` decimal places, for reports people read.
+inline double round_to(double value, int digits) {
+  const double scale = std::pow(10.0, digits);
+  return std::round(value * scale) / scale;
+}
+
+// {"cores", "kernel"}: what a report says about the machine it ran on.
+inline Json machine_json() {
+  utsname name{};
+  return {{"cores", std::thread::hardware_concurrency()},
+          {"kernel", ::uname(&name) == 0 ? std::string(name.release) : std::string("unknown")}};
 }
 
 // The standard output of a shell command that must exit 0.

@@ -13,8 +13,6 @@
 #include <sstream>
 #include <thread>
 
-#include <sys/utsname.h>
-
 #include "approvald/policy/constitution.h"
 #include "approvald/policy/evaluator.h"
 #include "approvald/policy/proposal.h"
@@ -32,11 +30,6 @@ using namespace cordon;
 namespace {
 
 void progress(const std::string& text) { std::cerr << "gate-bench: " << text << std::endl; }
-
-double round_to(double value, int digits) {
-  const double scale = std::pow(10.0, digits);
-  return std::round(value * scale) / scale;
-}
 
 // 199 rules that do not match the benchmark's call (other tools, or conditions that fail),
 // written the way constitutions are, then the one allow rule that does.
@@ -135,21 +128,19 @@ Result<Json> run(bool quick) {
   report["benchmark"] = "gate-bench";
   report["quick"] = quick;
   report["rules"] = constitution.rules.size();
-  report["policy_eval_us"] = round_to(eval_us, 2);
-  report["decision_p50_ms"] = round_to(bench::percentile_ms(latency.latencies, 0.50), 3);
-  report["decision_p99_ms"] = round_to(bench::percentile_ms(latency.latencies, 0.99), 3);
-  report["decision_max_ms"] = round_to(bench::percentile_ms(latency.latencies, 1.0), 3);
+  report["policy_eval_us"] = bench::round_to(eval_us, 2);
+  report["decision_p50_ms"] = bench::round_to(bench::percentile_ms(latency.latencies, 0.50), 3);
+  report["decision_p99_ms"] = bench::round_to(bench::percentile_ms(latency.latencies, 0.99), 3);
+  report["decision_max_ms"] = bench::round_to(bench::percentile_ms(latency.latencies, 1.0), 3);
   report["decisions_per_s"] = std::round(static_cast<double>(concurrent.size()) / throughput.seconds);
-  report["decision_concurrent_p99_ms"] = round_to(bench::percentile_ms(throughput.latencies, 0.99), 3);
-  report["audit_append_p50_ms"] = round_to(bench::percentile_ms(peer.latencies, 0.50), 3);
-  report["decision_vs_append_p50"] = round_to(report["decision_p50_ms"].get<double>() / report["audit_append_p50_ms"].get<double>(), 2);
+  report["decision_concurrent_p99_ms"] = bench::round_to(bench::percentile_ms(throughput.latencies, 0.99), 3);
+  report["audit_append_p50_ms"] = bench::round_to(bench::percentile_ms(peer.latencies, 0.50), 3);
+  report["decision_vs_append_p50"] = bench::round_to(report["decision_p50_ms"].get<double>() / report["audit_append_p50_ms"].get<double>(), 2);
   report["clients"] = clients;
   report["notes"] = "each decision: parse, evaluate 200 rules, sign through secretsd (durable key.signed), durable "
                     "decision.issued in auditd, SQLite commit (synchronous=FULL); the peer is one durable audit append";
   report["targets"] = {{"decision_p99_le_2ms", report["decision_p99_ms"].get<double>() <= 2.0}};
-  utsname name{};
-  report["machine"] = {{"cores", std::thread::hardware_concurrency()},
-                       {"kernel", ::uname(&name) == 0 ? std::string(name.release) : std::string("unknown")}};
+  report["machine"] = bench::machine_json();
   return report;
 }
 

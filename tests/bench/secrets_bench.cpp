@@ -14,8 +14,6 @@
 #include <iostream>
 #include <thread>
 
-#include <sys/utsname.h>
-
 #include "common/clock.h"
 #include "common/crypto.h"
 #include "common/decision/decision_packet.h"
@@ -65,11 +63,6 @@ Result<double> openssl_ed25519_sign_rate(int seconds) {
   auto [end, error] = std::from_chars(line.data() + start, line.data() + before + 1, rate);
   if (error != std::errc{} || rate <= 0) return fail(Errc::io_error, "cannot parse openssl speed: " + std::string(line));
   return rate;
-}
-
-double round_to(double value, int digits) {
-  const double scale = std::pow(10.0, digits);
-  return std::round(value * scale) / scale;
 }
 
 Result<Json> run(bool quick) {
@@ -123,24 +116,22 @@ Result<Json> run(bool quick) {
   Json report;
   report["benchmark"] = "secrets-bench";
   report["quick"] = quick;
-  report["lease_p50_ms"] = round_to(bench::percentile_ms(latency.latencies, 0.50), 3);
-  report["lease_p99_ms"] = round_to(bench::percentile_ms(latency.latencies, 0.99), 3);
-  report["lease_p95_ms"] = round_to(bench::percentile_ms(latency.latencies, 0.95), 3);
-  report["lease_max_ms"] = round_to(bench::percentile_ms(latency.latencies, 1.0), 3);
+  report["lease_p50_ms"] = bench::round_to(bench::percentile_ms(latency.latencies, 0.50), 3);
+  report["lease_p99_ms"] = bench::round_to(bench::percentile_ms(latency.latencies, 0.99), 3);
+  report["lease_p95_ms"] = bench::round_to(bench::percentile_ms(latency.latencies, 0.95), 3);
+  report["lease_max_ms"] = bench::round_to(bench::percentile_ms(latency.latencies, 1.0), 3);
   report["leases_per_s"] = std::round(static_cast<double>(concurrent.size()) / throughput.seconds);
-  report["lease_concurrent_p99_ms"] = round_to(bench::percentile_ms(throughput.latencies, 0.99), 3);
+  report["lease_concurrent_p99_ms"] = bench::round_to(bench::percentile_ms(throughput.latencies, 0.99), 3);
   report["sign_per_s"] = std::round(sign_per_s);
   report["openssl_ed25519_sign_per_s"] = std::round(openssl_rate);
-  report["sign_vs_openssl"] = round_to(sign_per_s / openssl_rate, 3);
+  report["sign_vs_openssl"] = bench::round_to(sign_per_s / openssl_rate, 3);
   report["clients"] = clients;
   report["kek_custody"] = "key_file";
   report["notes"] = "leases and signatures each include a durable audit event in a real auditd (group-committed "
                     "fdatasync); sign_per_s is the oracle over its Unix socket, openssl's rate is the bare primitive "
                     "in one process";
   report["targets"] = {{"lease_p99_le_2ms", report["lease_p99_ms"].get<double>() <= 2.0}};
-  utsname name{};
-  report["machine"] = {{"cores", std::thread::hardware_concurrency()},
-                       {"kernel", ::uname(&name) == 0 ? std::string(name.release) : std::string("unknown")}};
+  report["machine"] = bench::machine_json();
   return report;
 }
 
