@@ -6,7 +6,7 @@
 //
 // Usage: node approval_page.mjs REPO_ROOT BIN_DIR   (tests/e2e/run sets this up)
 import { spawn, execFileSync } from 'node:child_process';
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, createPublicKey, randomBytes, timingSafeEqual, verify } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync, rmSync, chmodSync } from 'node:fs';
 import https from 'node:https';
 import http from 'node:http';
@@ -37,6 +37,15 @@ function unix(socket, method, path, body) {
     if (body !== undefined) request.write(JSON.stringify(body));
     request.end();
   });
+}
+
+// RFC 8785 (JCS) for what a decision holds (objects, arrays, strings, integers, booleans, null):
+// keys sorted, no whitespace; JSON.stringify's string escaping is JCS's for these values.
+function jcs(value) {
+  if (Array.isArray(value)) return '[' + value.map(jcs).join(',') + ']';
+  if (value && typeof value === 'object')
+    return '{' + Object.keys(value).sort().map((key) => JSON.stringify(key) + ':' + jcs(value[key])).join(',') + '}';
+  return JSON.stringify(value);
 }
 
 // RFC 6238 TOTP (HMAC-SHA1, 6 digits, 30 s), computed here independently of Cordon's own code.
@@ -134,8 +143,14 @@ secret_file = "${keyFile}"
   await Promise.all([page.waitForNavigation(), page.click('button[value=approve]')]);
   check((await page.textContent('#state')).trim() === 'approved', 'approving with the TOTP code approves the call');
 
-  const allowed = JSON.parse((await unix(approvald, 'POST', '/v1/decisions', proposal)).body).decision;
+  const allowedPacket = JSON.parse((await unix(approvald, 'POST', '/v1/decisions', proposal)).body);
+  const allowed = allowedPacket.decision;
   check(allowed.verdict === 'allow', 'the same call is now allowed');
+  const keys = JSON.parse((await unix(join(ds, 'run/secretsd.sock'), 'GET', '/v1/keys')).body).keys;
+  const raw = Buffer.from(keys.find((key) => key.name === 'decision').public_key, 'base64');
+  const publicKey = createPublicKey({ key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), raw]), format: 'der', type: 'spki' });
+  check(verify(null, Buffer.from(jcs(allowed)), publicKey, Buffer.from(allowedPacket.signature, 'base64')),
+        'the allow is signed by the decision key (Ed25519 over its JCS form, checked by Node)');
   check(allowed.approval.id === approvalId && allowed.approval.approvers[0] === 'demo', 'the allow names the approval and the approver');
 
   const granted = (await unix(auditd, 'GET', '/v1/events?kind=approval.granted')).body;
