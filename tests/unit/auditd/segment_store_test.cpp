@@ -403,3 +403,49 @@ TEST_CASE("an empty last segment left by a crash is accepted") {
   REQUIRE(store->append(batch_of(chained_leaves(4), 3, 4)));
   CHECK(store->size() == 4);
 }
+
+TEST_CASE("pipelined writes are invisible until published, and discarding cuts them off") {
+  TempDir dir;
+  const auto leaves = chained_leaves(6);
+  const SegmentStoreOptions options{.segment_bytes = 1 << 20, .sync_slots = 2};
+  {
+    auto store = open_store(dir, options);
+    auto first = store->write(batch_of(leaves, 0, 2));
+    auto second = store->write(batch_of(leaves, 2, 4));
+    REQUIRE(first);
+    REQUIRE(second);
+    CHECK(second->offsets.front() == first->end); // written one after the other
+    CHECK(store->size() == 0);
+    REQUIRE(store->sync(1)); // one sync covers both
+    store->publish(*first);
+    CHECK(store->size() == 2);
+    store->publish(*second);
+    CHECK(read_all(*store) == std::vector<std::string>(leaves.begin(), leaves.begin() + 4));
+
+    REQUIRE(store->write(batch_of(leaves, 4, 6)));
+    REQUIRE(store->discard_unpublished());
+    CHECK(store->size() == 4);
+    CHECK(store->sync(2).error().code == Errc::invalid_argument); // only slots 0 and 1
+  }
+  auto reopened = open_store(dir, options);
+  CHECK(reopened->size() == 4);
+  CHECK(reopened->truncated_bytes() == 0);
+}
+
+TEST_CASE("a segment does not rotate while written batches await their sync") {
+  TempDir dir;
+  const auto leaves = chained_leaves(4);
+  auto store = open_store(dir, {.segment_bytes = 600});
+  REQUIRE(store->write(batch_of(leaves, 0, 2)));
+  CHECK(store->needs_rotation(400));
+  auto refused = store->write(batch_of(leaves, 2, 4));
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().code == Errc::internal);
+}
+
+TEST_CASE("the number of sync slots is checked") {
+  TempDir dir;
+  CHECK(SegmentStore::open(dir.path(), {.sync_slots = 0}).error().code == Errc::invalid_argument);
+  CHECK(SegmentStore::open(dir.path(), {.sync_slots = SegmentStore::max_sync_slots + 1}).error().code ==
+        Errc::invalid_argument);
+}
