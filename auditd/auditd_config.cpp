@@ -69,7 +69,7 @@ Result<AuditdConfig> parse_auditd_config(const ConfigFile& file) {
 
   auto table = CORDON_TRY(file.table("auditd"));
   CORDON_TRY_VOID(table.require_known_keys({"socket", "socket_mode", "state_dir", "origin",
-                                            "checkpoint_interval_ms", "segment_bytes", "sync_depth", "auditor",
+                                            "checkpoint_interval_ms", "segment_bytes", "auditor",
                                             "sinks", "checkpoint_key", "secretsd_socket"}));
   if (auto holder = CORDON_TRY(table.optional_string("checkpoint_key"))) {
     if (*holder == "file") {
@@ -101,8 +101,6 @@ Result<AuditdConfig> parse_auditd_config(const ConfigFile& file) {
   config.segment_bytes = static_cast<std::uint64_t>(
       CORDON_TRY(table.optional_integer("segment_bytes", 1 << 16, std::int64_t{1} << 40))
           .value_or(std::int64_t{64} << 20));
-  config.sync_depth = static_cast<unsigned>(
-      CORDON_TRY(table.optional_integer("sync_depth", 1, 8)).value_or(config.sync_depth));
   if (auto auditor = CORDON_TRY(table.optional_table("auditor")))
     config.auditor = CORDON_TRY(parse_auditor(*auditor));
   if (auto sinks = CORDON_TRY(table.optional_table_list("sinks"))) {

@@ -46,8 +46,6 @@ struct AuditdConfig {
   std::string secretsd_socket = "/run/cordon/secretsd.sock";
   std::chrono::milliseconds checkpoint_interval{10'000};
   std::uint64_t segment_bytes = std::uint64_t{64} << 20;
-  // Groups of appends written and syncing at once (see ledger::Ledger): 1..8.
-  unsigned sync_depth = 4;
   std::optional<AuditorListenerConfig> auditor;
   std::vector<SinkConfig> sinks;
 };

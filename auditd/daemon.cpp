@@ -103,7 +103,6 @@ Result<std::unique_ptr<Daemon>> Daemon::start(AuditdConfig config) {
   options.tenant = p.config.tenant;
   options.salt = p.salt;
   options.segment_bytes = p.config.segment_bytes;
-  options.sync_depth = p.config.sync_depth;
   SinkSet* sinks = &p.sinks;
   options.on_commit = [sinks](std::uint64_t size) { sinks->notify(size); };
   p.ledger = CORDON_TRY(ledger::Ledger::open(state / "ledger", std::move(options)));

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <future>
-#include <utility>
 
 namespace cordon::ledger {
 namespace {
@@ -10,6 +9,8 @@ namespace {
 constexpr std::size_t min_salt_bytes = 16;
 constexpr unsigned tile_height = 8;
 constexpr unsigned tile_width = 1u << tile_height;
+// The longest a commit waits to gather the requests it expects (see Ledger).
+constexpr std::chrono::microseconds max_gather{1000};
 // After a very large group, the batch buffer is released rather than kept at its peak size.
 constexpr std::size_t kept_batch_capacity = std::size_t{16} << 20;
 
@@ -44,13 +45,8 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const std::filesystem::path& direct
   if (options.salt.size() < min_salt_bytes) {
     return fail(Errc::invalid_argument, "the tenant salt must be at least 16 bytes");
   }
-  if (options.sync_depth == 0 || options.sync_depth > SegmentStore::max_sync_slots) {
-    return fail(Errc::invalid_argument,
-                "the sync depth must be 1.." + std::to_string(SegmentStore::max_sync_slots));
-  }
   MerkleTree tree;
-  SegmentStoreOptions store_options{
-      .segment_bytes = options.segment_bytes, .disk = options.disk, .sync_slots = options.sync_depth};
+  SegmentStoreOptions store_options{.segment_bytes = options.segment_bytes, .disk = options.disk};
   auto store = CORDON_TRY(SegmentStore::open(
       directory, store_options,
       [&tree](std::uint64_t, std::string_view, const Hash& hash) { tree.append(hash); }));
@@ -59,8 +55,6 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const std::filesystem::path& direct
   ledger->m_tree = std::move(tree);
   ledger->m_size = ledger->m_tree.size();
   ledger->m_last_hash = ledger->m_store->opened_last_leaf_hash();
-  ledger->m_write_index = ledger->m_size;
-  ledger->m_write_prev = ledger->m_last_hash;
   if (ledger->m_size > 0) {
     // New events are never stamped earlier than the last one on disk.
     const std::string last = CORDON_TRY(ledger->m_store->read_leaf(ledger->m_size - 1));
@@ -72,11 +66,6 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const std::filesystem::path& direct
     }
     ledger->m_last_time = std::chrono::floor<std::chrono::microseconds>(*time);
   }
-  const unsigned depth = ledger->m_options.sync_depth;
-  ledger->m_slot_jobs.assign(depth, nullptr);
-  for (unsigned slot = 0; slot < depth; ++slot) {
-    ledger->m_syncers.emplace_back([raw = ledger.get(), slot] { raw->sync_loop(slot); });
-  }
   ledger->m_commit_thread = std::thread([raw = ledger.get()] { raw->commit_loop(); });
   return ledger;
 }
@@ -87,13 +76,7 @@ Ledger::~Ledger() {
     m_stopping = true;
   }
   m_queue_changed.notify_one();
-  if (m_commit_thread.joinable()) m_commit_thread.join(); // commits whatever is queued
-  {
-    std::lock_guard lock(m_queue_mutex);
-    m_syncers_stopping = true;
-  }
-  m_sync_wanted.notify_all();
-  for (std::thread& syncer : m_syncers) syncer.join();
+  if (m_commit_thread.joinable()) m_commit_thread.join();
 }
 
 EventContext Ledger::context(std::string_view source) const {
@@ -115,11 +98,8 @@ void Ledger::append(std::vector<PreparedEvent> events, AppendCallback done) {
       return;
     }
     m_queued_events += events.size();
-    for (const PreparedEvent& event : events) m_queued_bytes += event.max_leaf_size() + 1;
     m_queue.push_back(Pending{std::move(events), std::move(done)});
-    // The commit thread waits for a request only when the queue is empty; otherwise it is busy
-    // or waiting for a sync, and takes this request with the others.
-    if (m_queue.size() > 1) return;
+    if (m_queue.size() < m_wake_at) return; // the commit thread is gathering a larger group
   }
   m_queue_changed.notify_one();
 }
@@ -134,40 +114,33 @@ Result<std::vector<Ack>> Ledger::append_and_wait(std::vector<PreparedEvent> even
 }
 
 void Ledger::commit_loop() {
-  std::unique_lock lock(m_queue_mutex);
+  using std::chrono::steady_clock;
+  std::vector<Pending> group;
+  std::size_t last_requests = 0;         // requests in the last commit
+  steady_clock::duration last_commit{};  // how long it took
+  steady_clock::time_point last_end{};   // when it ended
   for (;;) {
-    // A group whose events would start a new segment waits until nothing is in flight.
-    const auto can_write = [this] {
-      return !m_queue.empty() && !m_failed_in_flight && m_in_flight.size() < m_options.sync_depth &&
-             (m_in_flight.empty() || !m_store->needs_rotation(m_queued_bytes));
-    };
-    m_queue_changed.wait(lock, [&] {
-      return front_synced() || can_write() ||
-             (m_stopping && m_queue.empty() && m_in_flight.empty());
-    });
-    if (front_synced()) {
-      settle_front(lock);
-    } else if (can_write()) {
-      write_next(lock);
-    } else {
-      return; // stopping, and everything queued is committed
+    {
+      std::unique_lock lock(m_queue_mutex);
+      m_queue_changed.wait(lock, [this] { return !m_queue.empty() || m_stopping; });
+      if (m_queue.empty()) return; // stopping, and everything queued is committed
+      const auto window = std::min<steady_clock::duration>(last_commit, max_gather);
+      if (m_queue.size() < last_requests && !m_stopping && steady_clock::now() - last_end < window) {
+        m_wake_at = last_requests;
+        m_queue_changed.wait_until(lock, last_end + window, [&] {
+          return m_queue.size() >= last_requests || m_stopping;
+        });
+        m_wake_at = 1;
+      }
+      std::swap(group, m_queue);
+      m_queued_events = 0;
     }
-  }
-}
-
-void Ledger::sync_loop(unsigned slot) {
-  std::unique_lock lock(m_queue_mutex);
-  for (;;) {
-    m_sync_wanted.wait(lock, [&] { return m_slot_jobs[slot] != nullptr || m_syncers_stopping; });
-    Batch* batch = m_slot_jobs[slot];
-    if (batch == nullptr) return;
-    lock.unlock();
-    Result<void> synced = m_store->sync(slot);
-    lock.lock();
-    if (!synced) m_failed_in_flight = true;
-    batch->synced = std::move(synced);
-    m_slot_jobs[slot] = nullptr;
-    m_queue_changed.notify_one();
+    const auto start = steady_clock::now();
+    last_requests = group.size();
+    commit(group);
+    group.clear();
+    last_end = steady_clock::now();
+    last_commit = last_end - start;
   }
 }
 
@@ -177,20 +150,19 @@ std::string Ledger::next_time() {
   return format_rfc3339_micros(m_last_time);
 }
 
-void Ledger::write_next(std::unique_lock<std::mutex>& lock) {
-  Batch batch;
-  std::swap(batch.group, m_queue);
-  m_queued_events = 0;
-  const std::uint64_t bound = std::exchange(m_queued_bytes, 0);
-  lock.unlock();
-
+void Ledger::commit(std::vector<Pending>& group) {
   const std::string time = next_time();
   m_batch.clear();
+  m_batch_hashes.clear();
+  std::size_t bound = 0;
+  for (const Pending& pending : group) {
+    for (const PreparedEvent& event : pending.events) bound += event.max_leaf_size() + 1;
+  }
   m_batch.bytes.reserve(bound);
-  batch.first = m_write_index;
-  std::uint64_t index = m_write_index;
-  Hash prev = m_write_prev;
-  for (const Pending& pending : batch.group) {
+
+  std::uint64_t index = m_size; // only this thread changes m_size
+  Hash prev = m_last_hash;
+  for (const Pending& pending : group) {
     for (const PreparedEvent& event : pending.events) {
       const std::size_t start = m_batch.bytes.size();
       event.compose(m_batch.bytes, index, prev, time);
@@ -198,85 +170,33 @@ void Ledger::write_next(std::unique_lock<std::mutex>& lock) {
       prev = ledger::leaf_hash(std::string_view(m_batch.bytes).substr(start, length));
       m_batch.bytes.push_back('\n');
       m_batch.lengths.push_back(static_cast<std::uint32_t>(length));
-      batch.hashes.push_back(prev);
+      m_batch_hashes.push_back(prev);
       ++index;
     }
   }
 
-  Result<SegmentStore::Written> written =
-      m_batch.empty() ? Result<SegmentStore::Written>{} : m_store->write(m_batch);
+  auto written = m_store->append(m_batch);
   if (m_batch.bytes.capacity() > kept_batch_capacity) m_batch.bytes = std::string();
-  lock.lock();
   if (!written) {
-    // Settled with the groups before it, which may still be syncing.
-    batch.synced = tl::unexpected<Error>(written.error());
-    m_failed_in_flight = true;
-    m_in_flight.push_back(std::move(batch));
+    for (Pending& pending : group) pending.done(tl::unexpected<Error>(written.error()));
     return;
   }
-  batch.written = std::move(*written);
-  m_write_index = index;
-  m_write_prev = prev;
-  m_in_flight.push_back(std::move(batch));
-  Batch& queued = m_in_flight.back();
-  if (queued.hashes.empty()) {
-    queued.synced = Result<void>{}; // nothing to make durable
-    return;
-  }
-  const auto slot = std::find(m_slot_jobs.begin(), m_slot_jobs.end(), nullptr);
-  *slot = &queued; // fewer batches in flight than slots, so one is free
-  m_sync_wanted.notify_all();
-}
 
-void Ledger::settle_front(std::unique_lock<std::mutex>& lock) {
-  if (*m_in_flight.front().synced) {
-    std::vector<Batch> ready;
-    while (front_synced() && *m_in_flight.front().synced) {
-      ready.push_back(std::move(m_in_flight.front()));
-      m_in_flight.pop_front();
-    }
-    lock.unlock();
-    for (Batch& batch : ready) publish(batch);
-    lock.lock();
-    return;
+  const std::uint64_t first = m_size;
+  {
+    std::unique_lock lock(m_tree_mutex);
+    for (const Hash& hash : m_batch_hashes) m_tree.append(hash);
+    m_size = index;
   }
-  // Every group in flight chains onto the failed one: wait for their syncs, then fail them all.
-  m_queue_changed.wait(lock, [this] {
-    return std::all_of(m_in_flight.begin(), m_in_flight.end(),
-                       [](const Batch& batch) { return batch.synced.has_value(); });
-  });
-  std::deque<Batch> failed;
-  std::swap(failed, m_in_flight);
-  m_failed_in_flight = false;
-  lock.unlock();
-  Error error = failed.front().synced->error();
-  if (auto cut = m_store->discard_unpublished(); !cut) error.message += "; " + cut.error().message;
-  m_write_index = m_size; // only this thread changes m_size
-  m_write_prev = m_last_hash;
-  for (Batch& batch : failed) {
-    for (Pending& pending : batch.group) pending.done(tl::unexpected<Error>(error));
-  }
-  lock.lock();
-}
+  m_last_hash = prev;
+  if (m_options.on_commit) m_options.on_commit(index);
 
-void Ledger::publish(Batch& batch) {
-  if (!batch.hashes.empty()) {
-    m_store->publish(batch.written);
-    const std::uint64_t end = batch.first + batch.hashes.size();
-    {
-      std::unique_lock lock(m_tree_mutex);
-      for (const Hash& hash : batch.hashes) m_tree.append(hash);
-      m_size = end;
-    }
-    m_last_hash = batch.hashes.back();
-    if (m_options.on_commit) m_options.on_commit(end);
-  }
-  std::uint64_t next = batch.first;
-  for (Pending& pending : batch.group) {
+  std::uint64_t next = first;
+  for (Pending& pending : group) {
     std::vector<Ack> acks;
     acks.reserve(pending.events.size());
     for (std::size_t i = 0; i < pending.events.size(); ++i, ++next) {
-      acks.push_back(Ack{next, hash_to_hex(batch.hashes[next - batch.first])});
+      acks.push_back(Ack{next, hash_to_hex(m_batch_hashes[next - first])});
     }
     pending.done(std::move(acks));
   }

@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <condition_variable>
-#include <deque>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -39,9 +38,6 @@ struct LedgerOptions {
   std::function<void(std::uint64_t size)> on_commit{};
   // The durability calls; system_disk() when null. Must outlive the ledger.
   Disk* disk = nullptr;
-  // Groups written and not yet durable at any one time: the fdatasyncs in flight
-  // (1..SegmentStore::max_sync_slots; 1 commits one group at a time).
-  unsigned sync_depth = 4;
 };
 
 // The acknowledgement of one appended event.
@@ -80,24 +76,21 @@ struct TreeHead {
   Hash root{};
 };
 
-// The audit ledger of one tenant: a segment store on disk, the Merkle tree over it, a commit
-// thread and a pipeline of sync threads.
+// The audit ledger of one tenant: a segment store on disk, the Merkle tree over it, and a
+// group-commit thread.
 //
-// Appends are asynchronous: append() queues a request's events. Whenever fewer than
-// `sync_depth` groups are in flight, the commit thread takes every queued request at once,
-// gives the events consecutive indexes, one timestamp and their prev links, writes them with one
-// write, and hands the group to a sync thread of its own (one fdatasync), going on to the next
-// group while that one syncs. Groups are published (added to the tree, acknowledged) strictly in
-// the order they were written, each only once it and every earlier group is durable. So an event
-// is never acknowledged before it is durable, a request's events are consecutive and
-// acknowledged together, and with several syncs in flight, writers who each wait for their ack
-// before sending again keep the disk busy instead of waiting for one another's fdatasync.
+// Appends are asynchronous: append() queues a request's events; the commit thread takes every
+// queued request at once, gives the events consecutive indexes, one timestamp and their prev
+// links, writes them with one write and one fdatasync, adds them to the tree, and only then
+// calls each request's callback. An event is never acknowledged before it is durable, a request's
+// events are consecutive and acknowledged together, and a failed write (disk full, I/O error)
+// fails every request of that group with Errc::unavailable while leaving the ledger usable.
 //
-// Failure: a failed write or sync (disk full, I/O error) fails that group and every group
-// written after it with Errc::unavailable (their events chain onto it), after the syncs in
-// flight finish; the groups before it that are durable are acknowledged; the segment is cut back
-// to the last acknowledged event and the next group continues from there, so the ledger stays
-// usable.
+// Gathering: a group is not cut short by the first request that arrives after a commit. When
+// the last commit took R requests and fewer are queued, the commit thread waits for R of them,
+// for at most as long as that commit took (and never more than a millisecond), unless the queue
+// had been idle longer than that, so that writers who each wait for their ack before sending
+// again share one fdatasync instead of alternating between two. A lone writer never waits.
 //
 // Event times never go backwards: a clock reading earlier than the last event's time is
 // raised to it.
@@ -165,25 +158,10 @@ private:
     std::vector<PreparedEvent> events;
     AppendCallback done;
   };
-  // A group written to the store and waiting for its sync, then for every earlier group's.
-  struct Batch {
-    std::vector<Pending> group;
-    SegmentStore::Written written;
-    std::vector<Hash> hashes;
-    std::uint64_t first = 0;               // index of its first event
-    std::optional<Result<void>> synced{};  // the sync's outcome (under m_queue_mutex)
-  };
 
   Ledger(LedgerOptions options, const Clock& clock, std::unique_ptr<SegmentStore> store);
   void commit_loop();
-  void sync_loop(unsigned slot);
-  // Takes the queue, writes it and hands it to a free slot. Called and returns with `lock` held.
-  void write_next(std::unique_lock<std::mutex>& lock);
-  // Publishes the synced groups at the front of the pipeline, or fails every group in it when
-  // the front one failed. Called and returns with `lock` held.
-  void settle_front(std::unique_lock<std::mutex>& lock);
-  void publish(Batch& batch);
-  bool front_synced() const { return !m_in_flight.empty() && m_in_flight.front().synced.has_value(); }
+  void commit(std::vector<Pending>& group);
   std::string next_time();
 
   LedgerOptions m_options;
@@ -195,27 +173,19 @@ private:
   MerkleTree m_tree;
   std::uint64_t m_size = 0;
 
-  // Owned by the commit thread (set by open() before it starts): the last published event's
-  // hash, and where the next written group continues the chain.
+  // Owned by the commit thread (set by open() before it starts).
   Hash m_last_hash{};
-  std::uint64_t m_write_index = 0;
-  Hash m_write_prev{};
   std::chrono::system_clock::time_point m_last_time{};
   LeafBatch m_batch;
+  std::vector<Hash> m_batch_hashes;
 
   std::mutex m_queue_mutex;
-  std::condition_variable m_queue_changed; // the commit thread waits on it
-  std::condition_variable m_sync_wanted;   // the sync threads wait on it
+  std::condition_variable m_queue_changed;
   std::vector<Pending> m_queue;
   std::size_t m_queued_events = 0;
-  std::uint64_t m_queued_bytes = 0;  // an upper bound of the queued events' leaf bytes
-  std::deque<Batch> m_in_flight;     // in write order (references stay valid: ends only)
-  std::vector<Batch*> m_slot_jobs;   // per sync slot: the batch it is syncing, or null
-  bool m_failed_in_flight = false; // a group in flight failed: write nothing until it is settled
+  std::size_t m_wake_at = 1; // append() wakes the commit thread once this many requests queue
   bool m_stopping = false;
-  bool m_syncers_stopping = false;
   std::thread m_commit_thread;
-  std::vector<std::thread> m_syncers;
 };
 
 } // namespace cordon::ledger

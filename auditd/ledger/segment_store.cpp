@@ -139,7 +139,6 @@ SegmentStore::SegmentStore(std::filesystem::path directory, SegmentStoreOptions 
       m_disk(options.disk != nullptr ? options.disk : &system_disk()) {}
 
 SegmentStore::~SegmentStore() {
-  close_sync_fds();
   if (m_active_fd >= 0) {
     if (!m_broken) trim_active(); // best effort: open() also cuts unused space
     ::close(m_active_fd);
@@ -152,9 +151,6 @@ Result<std::unique_ptr<SegmentStore>> SegmentStore::open(const std::filesystem::
                                                          SegmentStoreOptions options,
                                                          const EntryVisitor& on_entry) {
   if (options.segment_bytes == 0) return fail(Errc::invalid_argument, "segment size must be positive");
-  if (options.sync_slots == 0 || options.sync_slots > max_sync_slots) {
-    return fail(Errc::invalid_argument, "sync slots must be 1.." + std::to_string(max_sync_slots));
-  }
   std::error_code error;
   if (std::filesystem::create_directories(directory, error)) {
     if (const int synced = fsync_parent(directory); synced != 0) {
@@ -210,10 +206,6 @@ Result<std::unique_ptr<SegmentStore>> SegmentStore::open(const std::filesystem::
       return fail(Errc::io_error, "cannot open " + last.path.string() + ": " + errno_text(errno));
     }
     store->m_allocated = last.bytes; // the scan cut any unused space
-    store->m_write_end = last.bytes;
-    if (auto opened = store->open_sync_fds(); !opened) {
-      return fail(Errc::io_error, opened.error().message);
-    }
   }
   return store;
 }
@@ -347,121 +339,54 @@ Result<void> SegmentStore::start_segment() {
   if (m_active_fd >= 0) ::close(m_active_fd);
   m_active_fd = fd.release();
   m_allocated = 0;
-  m_write_end = 0;
-  return open_sync_fds();
+  return ok();
+}
+
+Result<void> SegmentStore::rotate_if_needed(std::uint64_t incoming_bytes) {
+  if (m_segments.empty()) return start_segment();
+  const Segment& active = m_segments.back();
+  if (active.bytes > 0 && active.bytes + incoming_bytes > m_options.segment_bytes) {
+    return start_segment();
+  }
+  return ok();
 }
 
 Result<void> SegmentStore::append(const LeafBatch& batch) {
   if (batch.empty()) return ok();
-  auto written = write(batch);
-  Result<void> synced = written ? Result<void>{} : tl::unexpected<Error>(written.error());
-  if (written) {
-    if (const int error = m_disk->sync_data(m_active_fd); error != 0) {
-      synced = fail(Errc::unavailable, "ledger write failed: " + errno_text(error));
-    }
-  }
-  if (!synced) {
-    // Nothing of this batch is acknowledged; cut the file back so the next batch starts at the
-    // durable end.
-    if (auto cut = discard_unpublished(); !cut) {
-      return fail(Errc::unavailable, synced.error().message + "; " + cut.error().message);
-    }
-    return synced;
-  }
-  publish(*written);
-  return ok();
-}
-
-bool SegmentStore::needs_rotation(std::uint64_t incoming_bytes) const {
-  return m_segments.empty() ||
-         (m_write_end > 0 && m_write_end + incoming_bytes > m_options.segment_bytes);
-}
-
-Result<SegmentStore::Written> SegmentStore::write(const LeafBatch& batch) {
   if (m_broken) {
     return fail(Errc::unavailable, "ledger write failed: an earlier failed write could not be "
                                    "undone; restart auditd to repair the ledger");
   }
-  if (needs_rotation(batch.bytes.size())) {
-    if (!m_segments.empty() && m_write_end != m_segments.back().bytes) {
-      return fail(Errc::internal, "a segment cannot rotate while written batches await their sync");
-    }
-    CORDON_TRY_VOID(start_segment());
-  } else if (m_sync_fds.size() != m_options.sync_slots) {
-    // An earlier rotation created the segment but could not open its slots; nothing written to
-    // it is unpublished, or the write that is would have failed its sync.
-    if (m_write_end != m_segments.back().bytes) {
-      return fail(Errc::unavailable, "ledger write failed: the segment's sync descriptors are missing");
-    }
-    CORDON_TRY_VOID(open_sync_fds());
-  }
-  const std::uint64_t offset = m_write_end;
+  CORDON_TRY_VOID(rotate_if_needed(batch.bytes.size()));
+  const std::uint64_t offset = m_segments.back().bytes;
   reserve(offset + batch.bytes.size());
-  if (const int error = m_disk->write_at(m_active_fd, batch.bytes, offset); error != 0) {
-    return fail(Errc::unavailable, "ledger write failed: " + errno_text(error));
+
+  int error = m_disk->write_at(m_active_fd, batch.bytes, offset);
+  if (error == 0) error = m_disk->sync_data(m_active_fd);
+  if (error != 0) {
+    // Nothing of this batch is acknowledged; cut the file back so the next batch starts at the
+    // durable end. If that fails too, the file's tail is unknown: refuse further appends.
+    int cut = m_disk->truncate(m_active_fd, offset);
+    if (cut == 0) cut = m_disk->sync_data(m_active_fd);
+    m_allocated = offset; // at most; the next append extends it again
+    std::string message = "ledger write failed: " + errno_text(error);
+    if (cut != 0) {
+      m_broken = true;
+      message += "; cutting the segment back also failed (" + errno_text(cut) + ")";
+    }
+    return fail(Errc::unavailable, std::move(message));
   }
-  Written written;
-  written.offsets.reserve(batch.lengths.size());
+
+  std::unique_lock lock(m_mutex);
+  Segment& active = m_segments.back();
   std::uint64_t position = offset;
   for (const std::uint32_t length : batch.lengths) {
-    written.offsets.push_back(position);
+    m_offsets.push_back(position);
     position += length + 1;
   }
-  written.end = position;
-  m_write_end = position;
-  return written;
-}
-
-Result<void> SegmentStore::sync(unsigned slot) {
-  if (slot >= m_sync_fds.size()) return fail(Errc::invalid_argument, "no such sync slot");
-  if (const int error = m_disk->sync_data(m_sync_fds[slot]); error != 0) {
-    return fail(Errc::unavailable, "ledger write failed: " + errno_text(error));
-  }
+  active.bytes = position;
+  m_size += batch.size();
   return ok();
-}
-
-void SegmentStore::publish(const Written& written) {
-  std::unique_lock lock(m_mutex);
-  m_offsets.insert(m_offsets.end(), written.offsets.begin(), written.offsets.end());
-  m_segments.back().bytes = written.end;
-  m_size += written.offsets.size();
-}
-
-Result<void> SegmentStore::discard_unpublished() {
-  if (m_segments.empty() || m_active_fd < 0) return ok();
-  if (m_broken) return fail(Errc::unavailable, "an earlier cut of the segment failed");
-  // If the cut fails, the file's tail is unknown: refuse further writes.
-  const std::uint64_t end = m_segments.back().bytes;
-  int cut = m_disk->truncate(m_active_fd, end);
-  if (cut == 0) cut = m_disk->sync_data(m_active_fd);
-  m_allocated = end; // at most; the next write extends it again
-  m_write_end = end;
-  if (cut != 0) {
-    m_broken = true;
-    return fail(Errc::unavailable, "cutting the segment back also failed (" + errno_text(cut) + ")");
-  }
-  return ok();
-}
-
-Result<void> SegmentStore::open_sync_fds() {
-  close_sync_fds();
-  for (unsigned slot = 0; slot < m_options.sync_slots; ++slot) {
-    const int fd = ::open(m_segments.back().path.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0) {
-      const int error = errno;
-      close_sync_fds();
-      return fail(Errc::unavailable, "ledger write failed: cannot open " +
-                                         m_segments.back().path.filename().string() + ": " +
-                                         errno_text(error));
-    }
-    m_sync_fds.push_back(fd);
-  }
-  return ok();
-}
-
-void SegmentStore::close_sync_fds() {
-  for (const int fd : m_sync_fds) ::close(fd);
-  m_sync_fds.clear();
 }
 
 std::uint64_t SegmentStore::entry_end(std::size_t segment, std::uint64_t index) const {

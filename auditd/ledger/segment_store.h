@@ -22,8 +22,6 @@ struct SegmentStoreOptions {
   std::uint64_t segment_bytes = std::uint64_t{64} << 20;
   // The durability calls; system_disk() when null. Must outlive the store.
   Disk* disk = nullptr;
-  // Descriptors for concurrent sync() calls (1..max_sync_slots).
-  unsigned sync_slots = 1;
 };
 
 // Leaves laid out as a segment file holds them, each followed by '\n', so that a batch is
@@ -53,21 +51,8 @@ struct LeafBatch {
 // it and when the store is closed; after a crash, the last segments may end in NUL bytes, which
 // open() and the verifier know are not entries.
 //
-// Pipelining: instead of append(), a writer may keep several syncs in flight. write() puts a
-// batch after every batch written before it, without syncing; sync(slot) then makes every byte
-// written before the call durable, through a descriptor of that slot's own (Linux reports a
-// writeback error once per open file description, so concurrent syncs on one descriptor could
-// hide an error from the sync that needed it; each slot's descriptor is opened when its segment
-// is, before any write it covers); publish() makes a synced batch visible to readers, in write
-// order. A batch may be published only when its sync and every earlier batch's sync succeeded.
-// After any failed write or sync, the writer waits for its syncs in flight, publishes the
-// batches that are durable in order up to the first failed one, and calls discard_unpublished()
-// to cut the segment back to the published end.
-//
-// Threads: append(), write(), publish() and discard_unpublished() are called by one writer
-// thread; sync() by any number of threads, one per slot, while no rotation can happen (the
-// writer drains its syncs before a write for which needs_rotation() holds); size() and the
-// readers may run concurrently with all of them and see only published (durable) entries.
+// Threads: append() is called by one thread at a time; size() and the readers may run
+// concurrently with it and see only appended (durable) entries.
 class SegmentStore {
 public:
   // Called for each entry found by open(), in order, with its RFC 6962 leaf hash.
@@ -115,29 +100,6 @@ public:
   // The caller guarantees that leaves form a valid chain; append() does not re-check them.
   Result<void> append(const LeafBatch& batch);
 
-  // Where a write() put a batch: the byte offset of each entry in the active segment and the
-  // end of the batch.
-  struct Written {
-    std::vector<std::uint64_t> offsets;
-    std::uint64_t end = 0;
-  };
-  static constexpr unsigned max_sync_slots = 8;
-
-  // Whether a write of `incoming_bytes` would start a new segment; the writer must then have no
-  // batch written and unpublished (write() refuses with Errc::internal otherwise).
-  bool needs_rotation(std::uint64_t incoming_bytes) const;
-  // Writes the batch after every written batch (see Pipelining). Errc::unavailable on a failed
-  // write, after which the writer must discard_unpublished(). Not empty.
-  Result<Written> write(const LeafBatch& batch);
-  // fdatasync through slot `slot` (< options.sync_slots): durable, once it succeeds, are all bytes
-  // written before the call. Errc::unavailable on failure.
-  Result<void> sync(unsigned slot);
-  // Makes the entries of a synced batch visible, in write order.
-  void publish(const Written& written);
-  // Cuts the active segment back to its published end and drops every unpublished batch. If
-  // even that fails, the store refuses every later write until it is reopened (see append()).
-  Result<void> discard_unpublished();
-
   // Visits entries [from, to) in order, with the bytes exactly as stored (without '\n').
   // Errc::invalid_argument unless from ≤ to ≤ size(); Errc::io_error if a file cannot be read.
   Result<void> read(std::uint64_t from, std::uint64_t to, const ReadVisitor& visit) const;
@@ -156,13 +118,11 @@ private:
   Result<void> scan_segment(std::size_t position, bool last, const EntryVisitor& on_entry,
                             Hash& prev);
   Result<void> start_segment();
+  Result<void> rotate_if_needed(std::uint64_t incoming_bytes);
   // Extends the active segment's preallocation to cover `end` and some way beyond; best effort.
   void reserve(std::uint64_t end);
   // Cuts the active segment back to its entries and syncs it. Returns 0 or an errno value.
   int trim_active();
-  // (Re)opens the sync slots' descriptors on the active segment.
-  Result<void> open_sync_fds();
-  void close_sync_fds();
   std::uint64_t entry_end(std::size_t segment, std::uint64_t index) const; // needs m_mutex
 
   std::filesystem::path m_directory;
@@ -171,8 +131,6 @@ private:
   int m_directory_fd = -1;
   int m_lock_fd = -1;
   int m_active_fd = -1; // the last segment, open for writing
-  std::vector<int> m_sync_fds; // per sync slot, on the active segment
-  std::uint64_t m_write_end = 0; // the end of the last written batch in the active segment
   std::uint64_t m_allocated = 0; // the active segment's file size, preallocation included
   bool m_preallocate = true;     // false once the file system refused fallocate
   bool m_broken = false;

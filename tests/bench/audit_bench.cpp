@@ -67,7 +67,6 @@ struct Settings {
   std::uint64_t verify_ledger_bytes = std::uint64_t{256} << 20;
   int openssl_seconds = 2;
   int fdatasync_samples = 200;
-  unsigned sync_depth = 4; // auditd's [auditd] sync_depth
 };
 
 constexpr std::size_t batch_size = 256;
@@ -609,7 +608,6 @@ Result<Report> run(const Settings& settings) {
   report["quick"] = settings.quick;
   report["seconds"] = settings.seconds;
   report["warmup_seconds"] = settings.warmup_seconds;
-  report["sync_depth"] = settings.sync_depth;
 
   testing::TempDir scratch("cab");
   const double fdatasync_ms = CORDON_TRY(fdatasync_median_ms(scratch.path(), settings.fdatasync_samples));
@@ -617,7 +615,6 @@ Result<Report> run(const Settings& settings) {
 
   testing::AuditdProcessOptions options;
   options.directory = scratch.path() / "auditd";
-  options.sync_depth = settings.sync_depth;
   fs::create_directories(options.directory);
   testing::AuditdProcess auditd(options);
   progress("starting cordon-auditd");
@@ -707,10 +704,9 @@ Result<Report> run(const Settings& settings) {
 }
 
 constexpr std::string_view usage =
-    "usage: audit-bench [--quick] [--seconds N] [--sync-depth N]\n"
+    "usage: audit-bench [--quick] [--seconds N]\n"
     "  --quick      tiny durations and sizes: checks that every path works (ctest smoke test)\n"
-    "  --seconds N  measured seconds of each throughput phase (default 5)\n"
-    "  --sync-depth N  auditd's sync_depth, 1..8 (default 4)\n";
+    "  --seconds N  measured seconds of each throughput phase (default 5)\n";
 
 Result<Settings> parse_arguments(int argc, char** argv) {
   Settings settings;
@@ -727,14 +723,6 @@ Result<Settings> parse_arguments(int argc, char** argv) {
         return fail(Errc::invalid_argument, fmt::format("--seconds wants a number in (0, 600], not \"{}\"", value));
       }
       seconds = parsed;
-    } else if (argument == "--sync-depth" && i + 1 < argc) {
-      const std::string_view value = argv[++i];
-      unsigned parsed = 0;
-      auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), parsed);
-      if (error != std::errc{} || end != value.data() + value.size() || parsed < 1 || parsed > 8) {
-        return fail(Errc::invalid_argument, fmt::format("--sync-depth wants 1..8, not \"{}\"", value));
-      }
-      settings.sync_depth = parsed;
     } else {
       return fail(Errc::invalid_argument, fmt::format("unknown argument \"{}\"", argument));
     }

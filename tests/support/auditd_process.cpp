@@ -77,8 +77,7 @@ Result<void> AuditdProcess::write_config() const {
        << "[[peers]]\nuid = 65534\nprincipal = \"stranger\"\nroles = [\"none\"]\n\n"
        << "[auditd]\nsocket = \"" << socket_path() << "\"\nsocket_mode = \"0666\"\nstate_dir = \""
        << state_dir().string() << "\"\ncheckpoint_interval_ms = " << m_options.checkpoint_interval_ms
-       << "\nsegment_bytes = " << m_options.segment_bytes
-       << "\nsync_depth = " << m_options.sync_depth << "\ncheckpoint_key = \"" << m_options.checkpoint_key
+       << "\nsegment_bytes = " << m_options.segment_bytes << "\ncheckpoint_key = \"" << m_options.checkpoint_key
        << "\"\n";
   if (!m_options.secretsd_socket.empty()) toml << "secretsd_socket = \"" << m_options.secretsd_socket << "\"\n";
   if (m_options.auditor_https) {

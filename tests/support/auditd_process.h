@@ -18,7 +18,6 @@ struct AuditdProcessOptions {
   // Where the ledger lives; default directory/state. A test may point it at a small tmpfs.
   std::filesystem::path state_dir;
   std::uint64_t segment_bytes = std::uint64_t{64} << 20;
-  unsigned sync_depth = 4;
   int checkpoint_interval_ms = 10'000;
   bool auditor_https = false; // also serve the auditor HTTPS listener (devstack's throwaway PKI)
   std::vector<std::string> postgres_sinks;                 // DSNs

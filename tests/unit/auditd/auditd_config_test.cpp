@@ -109,7 +109,6 @@ TEST_CASE("an empty [auditd] table takes the production defaults") {
   CHECK(config.origin == "acme.cordon.local/audit");
   CHECK(config.checkpoint_interval == std::chrono::milliseconds(10'000));
   CHECK(config.segment_bytes == std::uint64_t{64} << 20);
-  CHECK(config.sync_depth == 4);
   CHECK_FALSE(config.auditor);
   CHECK(config.sinks.empty());
 }
@@ -175,13 +174,6 @@ TEST_CASE("segment_bytes is 64 KiB to 1 TiB") {
   require_refused(parse_auditd("segment_bytes = 65535"), Errc::invalid_argument, "segment_bytes");
   require_refused(parse_auditd("segment_bytes = 1099511627777"), Errc::invalid_argument, "segment_bytes");
   require_refused(parse_auditd("segment_bytes = -1"), Errc::invalid_argument, "segment_bytes");
-}
-
-TEST_CASE("sync_depth is 1 to 8") {
-  CHECK(parsed("sync_depth = 1").sync_depth == 1);
-  CHECK(parsed("sync_depth = 8").sync_depth == 8);
-  require_refused(parse_auditd("sync_depth = 0"), Errc::invalid_argument, "sync_depth");
-  require_refused(parse_auditd("sync_depth = 9"), Errc::invalid_argument, "sync_depth");
 }
 
 TEST_CASE("origin defaults from the tenant and must hold no space or '+'") {
