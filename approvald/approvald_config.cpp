@@ -87,11 +87,7 @@ Result<ApprovaldConfig> parse_approvald_config(const ConfigFile& file) {
                                             "constitution_dir", "decision_ttl_s", "dry_run_days", "approvers", "webhooks",
                                             "sla", "web"}));
   config.socket = CORDON_TRY(table.optional_string("socket")).value_or(config.socket);
-  if (auto mode = CORDON_TRY(table.optional_string("socket_mode"))) {
-    auto parsed = parse_octal_mode(*mode);
-    if (!parsed) return fail(Errc::invalid_argument, file.source() + ": approvald.socket_mode must be an octal string such as \"0660\"");
-    config.socket_mode = *parsed;
-  }
+  config.socket_mode = CORDON_TRY(optional_socket_mode(table)).value_or(config.socket_mode);
   config.state_dir = CORDON_TRY(table.optional_string("state_dir")).value_or(config.state_dir);
   config.audit_socket = CORDON_TRY(table.optional_string("audit_socket")).value_or(config.audit_socket);
   config.secretsd_socket = CORDON_TRY(table.optional_string("secretsd_socket")).value_or(config.secretsd_socket);

@@ -82,14 +82,7 @@ Result<AuditdConfig> parse_auditd_config(const ConfigFile& file) {
   }
   config.secretsd_socket = CORDON_TRY(table.optional_string("secretsd_socket")).value_or(config.secretsd_socket);
   config.socket = CORDON_TRY(table.optional_string("socket")).value_or(config.socket);
-  if (auto mode = CORDON_TRY(table.optional_string("socket_mode"))) {
-    auto parsed = parse_octal_mode(*mode);
-    if (!parsed)
-      return fail(Errc::invalid_argument,
-                  fmt::format("{}: auditd.socket_mode must be an octal string such as \"0660\"",
-                              file.source()));
-    config.socket_mode = *parsed;
-  }
+  config.socket_mode = CORDON_TRY(optional_socket_mode(table)).value_or(config.socket_mode);
   config.state_dir = CORDON_TRY(table.optional_string("state_dir")).value_or(config.state_dir);
   config.origin = CORDON_TRY(table.optional_string("origin"))
                       .value_or(config.tenant + ".cordon.local/audit");

@@ -321,6 +321,17 @@ std::optional<std::uint32_t> parse_octal_mode(std::string_view text) {
   return mode;
 }
 
+Result<std::optional<std::uint32_t>> optional_socket_mode(const ConfigFile& table, std::string_view key) {
+  const auto text = CORDON_TRY(table.optional_string(key));
+  if (!text) return std::optional<std::uint32_t>();
+  const auto mode = parse_octal_mode(*text);
+  if (!mode) {
+    return fail(Errc::invalid_argument, table.source() + ": " + table.full_key(key) +
+                                            " must be an octal string such as \"0660\"");
+  }
+  return mode;
+}
+
 Result<std::string> tenant_of(const ConfigFile& file) {
   auto tenant = CORDON_TRY(file.string("tenant"));
   if (tenant.empty() || tenant.size() > 64 ||

@@ -38,6 +38,8 @@ public:
   // The file this table came from, and its dotted key from the root ("" for the root).
   const std::string& source() const;
   const std::string& key_prefix() const;
+  // The dotted key of `path` from the root ("approvald.socket"), as messages name it.
+  std::string full_key(std::string_view path) const;
 
   bool contains(std::string_view path) const;
   // The keys of this table, sorted.
@@ -80,7 +82,6 @@ private:
 
   // Resolves `path`; nullptr when absent. Fails only if an intermediate key is not a table.
   Result<const void*> find(std::string_view path) const;
-  std::string full_key(std::string_view path) const;
 
   std::shared_ptr<const Document> m_document;
   const void* m_table; // a toml::table inside *m_document; kept opaque to spare includers toml++
@@ -97,6 +98,10 @@ inline Result<void> require_known_keys(const ConfigFile& table,
 // Parsed by hand, since std::stoul would accept leading spaces and signs and wrap values beyond
 // 32 bits into range.
 std::optional<std::uint32_t> parse_octal_mode(std::string_view text);
+
+// table.<key> as a socket mode: nullopt when absent, Errc::invalid_argument naming the key when
+// it is not an octal string parse_octal_mode accepts.
+Result<std::optional<std::uint32_t>> optional_socket_mode(const ConfigFile& table, std::string_view key = "socket_mode");
 
 // The root `tenant` key every daemon shares: 1..64 of [a-z0-9-], else Errc::invalid_argument.
 Result<std::string> tenant_of(const ConfigFile& file);

@@ -42,11 +42,7 @@ Result<SecretsdConfig> parse_secretsd_config(const ConfigFile& file) {
   CORDON_TRY_VOID(table.require_known_keys(
       {"socket", "socket_mode", "state_dir", "audit_socket", "lease_ttl_s", "checkpoint_origin", "kek"}));
   config.socket = CORDON_TRY(table.optional_string("socket")).value_or(config.socket);
-  if (auto mode = CORDON_TRY(table.optional_string("socket_mode"))) {
-    auto parsed = parse_octal_mode(*mode);
-    if (!parsed) return fail(Errc::invalid_argument, file.source() + ": secretsd.socket_mode must be an octal string such as \"0660\"");
-    config.socket_mode = *parsed;
-  }
+  config.socket_mode = CORDON_TRY(optional_socket_mode(table)).value_or(config.socket_mode);
   config.state_dir = CORDON_TRY(table.optional_string("state_dir")).value_or(config.state_dir);
   config.audit_socket = CORDON_TRY(table.optional_string("audit_socket")).value_or(config.audit_socket);
   config.lease_ttl = std::chrono::seconds(CORDON_TRY(table.optional_integer("lease_ttl_s", 1, 60)).value_or(60));

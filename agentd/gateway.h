@@ -1,0 +1,75 @@
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "agentd/agentd_config.h"
+#include "agentd/gate_client.h"
+#include "agentd/mcp/mcp_server.h"
+#include "agentd/packet_check.h"
+#include "agentd/run_store.h"
+#include "agentd/tools/tool.h"
+#include "agentd/untrusted/injection_markers.h"
+#include "common/audit/audit_client.h"
+#include "common/clock.h"
+
+namespace cordon::agentd {
+
+// Every tools/call goes through here (DESIGN.md §5): the arguments against the tool's schema,
+// the proposal with what agentd observed of the run (untrusted spans, injection flags, tainted
+// sensitive arguments), approvald's decision, agentd's own check of the signed packet (signature,
+// digest of exactly these arguments, tenant, expiry, single use), execution (live or dry-run
+// as the decision says), then the output scanned, kept as an untrusted span, bounded, and the
+// outcome audited.
+//
+// Fail closed: nothing runs without an allow packet that verifies and whose nonce was spent,
+// and nothing runs unless `tool.started` is durable in the ledger first. Every refusal is
+// audited (`action.refused`, `action.held`, `action.signature_rejected`) with the decision id
+// when there is one. Thread-safe.
+class Gateway final : public mcp::ToolHost {
+public:
+  struct Parts {
+    const AgentdConfig* config;
+    RunStore* runs;
+    GateClient* gate;
+    PacketCheck* packets;
+    AuditClient* audit;
+    const untrusted::MarkerSet* markers;
+    const Clock* clock;
+    std::vector<std::unique_ptr<Tool>> tools;
+  };
+  explicit Gateway(Parts parts);
+
+  Result<void> check_run(const std::string& run_id) override;
+  Json list_tools() override;
+  void call_tool(const mcp::CallContext& context, const std::string& name, const Json& arguments,
+                 CallDone done) override;
+
+private:
+  struct Call;
+  tl::expected<Json, mcp::RpcError> call(const mcp::CallContext& context, const std::string& name,
+                                          const Json& arguments);
+  Json execute(Call& call, Tool& tool, const Json& arguments, const std::string& mode);
+  static std::string spec_name(const Tool& tool);
+  // The one log line per call: {tool_name, ms, code, iter} only (DESIGN.md §6).
+  void log_metrics(const Call& call, std::string_view code, double ms);
+  // Records a refusal and answers it to the agent as an isError result.
+  Json refuse(const Call& call, const std::string& kind, const std::string& reason, Json data = Json::object());
+  Result<AuditAck> record(const Call& call, const std::string& kind, Json data);
+
+  const AgentdConfig& m_config;
+  RunStore& m_runs;
+  GateClient& m_gate;
+  PacketCheck& m_packets;
+  AuditClient& m_audit;
+  const untrusted::MarkerSet& m_markers;
+  const Clock& m_clock;
+  std::map<std::string, std::unique_ptr<Tool>, std::less<>> m_tools;
+  std::mutex m_iterations_mutex;
+  std::map<std::string, std::int64_t> m_iterations; // calls per run, for the metrics line
+};
+
+} // namespace cordon::agentd
