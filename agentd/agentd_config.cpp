@@ -1,5 +1,7 @@
 #include "agentd/agentd_config.h"
 
+#include "common/ipc/http.h"
+
 namespace cordon::agentd {
 namespace {
 
@@ -37,16 +39,21 @@ Result<std::vector<HttpHostConfig>> parse_http_hosts(const ConfigFile& table) {
   std::vector<HttpHostConfig> hosts;
   for (const auto& entry : CORDON_TRY(table.optional_table_list("http_hosts")).value_or(std::vector<ConfigFile>{})) {
     CORDON_TRY_VOID(entry.require_known_keys(
-        {"host", "port", "allow_plain_http", "credential", "credential_header", "credential_prefix"}));
+        {"host", "port", "ca_file", "credential", "credential_header", "credential_prefix"}));
     HttpHostConfig host;
     host.host = CORDON_TRY(entry.string("host"));
     if (!valid_host(host.host))
       return fail(Errc::invalid_argument, entry.source() + ": " + entry.full_key("host") + " must be a lowercase host name or address");
-    host.port = static_cast<std::uint16_t>(CORDON_TRY(entry.optional_integer("port", 1, 65535)).value_or(0));
-    host.allow_plain_http = CORDON_TRY(entry.optional_boolean("allow_plain_http")).value_or(false);
+    host.port = static_cast<std::uint16_t>(CORDON_TRY(entry.optional_integer("port", 1, 65535)).value_or(443));
+    host.ca_file = CORDON_TRY(entry.optional_string("ca_file")).value_or(host.ca_file);
     host.credential = CORDON_TRY(entry.optional_string("credential")).value_or("");
     host.credential_header = CORDON_TRY(entry.optional_string("credential_header")).value_or(host.credential_header);
     host.credential_prefix = CORDON_TRY(entry.optional_string("credential_prefix")).value_or(host.credential_prefix);
+    if (!ipc::is_valid_header_name(host.credential_header) || !ipc::is_valid_header_value(host.credential_prefix))
+      return fail(Errc::invalid_argument, entry.source() + ": " + entry.full_key("credential_header") + " must be a header name");
+    for (const auto& known : hosts)
+      if (known.host == host.host && known.port == host.port)
+        return fail(Errc::invalid_argument, entry.source() + ": host " + host.host + " is listed twice");
     hosts.push_back(std::move(host));
   }
   return hosts;

@@ -22,8 +22,10 @@ struct DatabaseConfig {
 // [[agentd.http_hosts]]: a host http.request may reach.
 struct HttpHostConfig {
   std::string host;           // exact, lowercase DNS name or IP literal
-  std::uint16_t port = 0;     // 0: the scheme's default
-  bool allow_plain_http = false; // https only unless set (local test servers)
+  std::uint16_t port = 443;
+  // The CA bundle (PEM) the host's certificate must chain to; Debian's system bundle by default.
+  // Only HTTPS (TLS 1.3) is spoken.
+  std::string ca_file = "/etc/ssl/certs/ca-certificates.crt";
   std::string credential;     // a secret leased from secretsd and injected, or "" for none
   std::string credential_header = "Authorization";
   std::string credential_prefix = "Bearer ";

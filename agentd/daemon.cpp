@@ -11,6 +11,7 @@
 #include "agentd/routes.h"
 #include "agentd/run_store.h"
 #include "agentd/tools/fs_tools.h"
+#include "agentd/tools/http_request.h"
 #include "agentd/tools/workspace.h"
 #include "agentd/untrusted/injection_markers.h"
 #include "common/audit/audit_client.h"
@@ -73,6 +74,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(AgentdConfig config) {
   std::vector<std::unique_ptr<Tool>> tools;
   tools.push_back(make_fs_read(*p.workspace));
   tools.push_back(make_fs_write(*p.workspace));
+  tools.push_back(make_http_request(p.config.http_hosts, p.config.max_result_bytes * 4));
   Json tool_names = Json::array();
   for (const auto& tool : tools) tool_names.push_back(tool->spec().name);
   p.gateway = std::make_unique<Gateway>(Gateway::Parts{&p.config, p.runs.get(), p.gate.get(), p.packets.get(), p.audit.get(),

@@ -1,5 +1,6 @@
 #include "agentd/gate_client.h"
 
+#include "common/crypto.h"
 #include "common/encoding.h"
 
 namespace cordon::agentd {
@@ -50,6 +51,31 @@ Result<std::vector<std::uint8_t>> GateClient::decision_public_key() {
     return m_decision_key;
   }
   return fail(Errc::unavailable, "secretsd holds no decision key yet");
+}
+
+Result<GateClient::Lease> GateClient::lease(const Json& packet, const Json& action, const std::string& secret,
+                                            const std::string& run_id) {
+  const Json body = {{"packet", packet}, {"action", action}, {"secret", secret}, {"run_id", run_id}};
+  auto response = m_secretsd.request(ipc::Method::post, "/v1/leases", body.dump(), "application/json");
+  if (!response) return fail(Errc::unavailable, "secretsd cannot be reached for a lease: " + response.error().message);
+  if (response->status != 200 && response->status != 201) {
+    return fail(Errc::permission_denied, "secretsd refused the lease of " + secret + ": " + ipc::error_from_response(*response).message);
+  }
+  auto answer = parse_json(response->body);
+  if (!answer || !answer->is_object() || !(*answer)["lease_id"].is_string() || !(*answer)["value_base64"].is_string()) {
+    return fail(Errc::unavailable, "secretsd answered the lease in a malformed body");
+  }
+  auto decoded = from_base64((*answer)["value_base64"].get<std::string>());
+  (*answer)["value_base64"] = "";
+  if (!decoded) return fail(Errc::unavailable, "secretsd answered the lease in a malformed body");
+  auto value = SecureBytes::copy_of(std::span<const std::uint8_t>(*decoded));
+  crypto::wipe(*decoded);
+  if (!value) return tl::unexpected(value.error());
+  return Lease{(*answer)["lease_id"].get<std::string>(), std::move(*value)};
+}
+
+void GateClient::release(const std::string& lease_id) {
+  (void)m_secretsd.request(ipc::Method::delete_, "/v1/leases/" + lease_id);
 }
 
 } // namespace cordon::agentd

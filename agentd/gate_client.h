@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "common/ipc/client_pool.h"
 #include "common/json.h"
+#include "common/secure_bytes.h"
 
 namespace cordon::agentd {
 
@@ -25,6 +26,17 @@ public:
   // The decision key's Ed25519 public key, fetched once and kept. Errc::unavailable while
   // secretsd cannot tell it.
   Result<std::vector<std::uint8_t>> decision_public_key();
+
+  // A secretsd lease of `secret` for the call `action` allowed by `packet` (DESIGN.md §8):
+  // secretsd verifies the packet again, spends its nonce in its own store, checks the secret's
+  // tool scope and records lease.issued. The value is wiped from memory by SecureBytes.
+  struct Lease {
+    std::string id;
+    SecureBytes value;
+  };
+  Result<Lease> lease(const Json& packet, const Json& action, const std::string& secret, const std::string& run_id);
+  // Ends a lease early (lease.released). Best effort: an unreleased lease expires in ≤ 60 s.
+  void release(const std::string& lease_id);
 
 private:
   ipc::ClientPool m_approvald;

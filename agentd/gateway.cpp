@@ -162,6 +162,10 @@ tl::expected<Json, mcp::RpcError> Gateway::call(const mcp::CallContext& context,
   }
   auto claims = claims_of(context.meta);
   if (!claims) return refuse(call, "action.refused", claims.error().message);
+  // What the tool can tell before anything happens (a host off the allow-list, a credential
+  // that is not this host's) is refused before the gate is asked.
+  auto secret = tool.credential_needed(arguments);
+  if (!secret) return refuse(call, "action.refused", secret.error().message);
 
   // What agentd saw of the run: the taint check runs here, on agentd's own record, whatever
   // the agent claims.
@@ -233,15 +237,34 @@ tl::expected<Json, mcp::RpcError> Gateway::call(const mcp::CallContext& context,
   if (auto spent = m_packets.spend(*decision); !spent) {
     return refuse(call, "action.refused", "the decision packet was refused (replayed): " + spent.error().message);
   }
-  return execute(call, tool, arguments, decision->mode);
+  return execute(call, tool, Execution{arguments, decision->mode, *packet, action, *secret});
 }
 
-Json Gateway::execute(Call& call, Tool& tool, const Json& arguments, const std::string& mode) {
+Json Gateway::execute(Call& call, Tool& tool, const Execution& execution) {
+  const Json& arguments = execution.arguments;
+  const std::string& mode = execution.mode;
   if (auto started = record(call, "tool.started", {{"mode", mode}}); !started) {
     return text_result("not executed: the audit ledger did not take the start of the call: " + started.error().message, true);
   }
   const auto begin = std::chrono::steady_clock::now();
-  auto output = mode == "live" ? tool.run(arguments, call.run.id) : tool.simulate(arguments, call.run.id);
+  Result<ToolOutput> output = fail(Errc::internal, "not run");
+  std::optional<GateClient::Lease> lease;
+  if (mode != "live") {
+    output = tool.simulate(arguments, call.run.id);
+  } else if (execution.secret.empty()) {
+    output = tool.run(arguments, call.run.id);
+  } else {
+    auto leased = m_gate.lease(execution.packet, execution.action, execution.secret, call.run.id);
+    if (!leased) {
+      output = fail(leased.error().code, "the credential was not leased: " + leased.error().message);
+    } else {
+      lease = std::move(*leased);
+      const std::string_view value(reinterpret_cast<const char*>(lease->value.data()), lease->value.size());
+      output = tool.run_with_credential(arguments, call.run.id, value);
+      if (output) redact(*output, value);
+      m_gate.release(lease->id);
+    }
+  }
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - begin).count();
   const Json elapsed = std::round(ms * 1000) / 1000;
   log_metrics(call, output ? "ok" : errc_name(output.error().code), ms);
@@ -284,6 +307,25 @@ Json Gateway::execute(Call& call, Tool& tool, const Json& arguments, const std::
 }
 
 std::string Gateway::spec_name(const Tool& tool) { return tool.spec().name; }
+
+void Gateway::redact(ToolOutput& output, std::string_view secret) {
+  if (secret.empty()) return;
+  const auto scrub = [secret](std::string& text) {
+    for (std::size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at)) {
+      text.replace(at, secret.size(), "[redacted]");
+    }
+  };
+  scrub(output.text);
+  const std::function<void(Json&)> walk = [&](Json& value) {
+    if (value.is_string()) {
+      scrub(value.get_ref<std::string&>());
+    } else if (value.is_structured()) {
+      for (auto& child : value) walk(child);
+    }
+  };
+  walk(output.structured);
+  walk(output.audit);
+}
 
 void Gateway::log_metrics(const Call& call, std::string_view code, double ms) {
   std::int64_t iter = 0;

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <functional>
 #include <map>
+#include <optional>
 #include <mutex>
 #include <memory>
 #include <string>
@@ -52,7 +54,18 @@ private:
   struct Call;
   tl::expected<Json, mcp::RpcError> call(const mcp::CallContext& context, const std::string& name,
                                           const Json& arguments);
-  Json execute(Call& call, Tool& tool, const Json& arguments, const std::string& mode);
+  // What an allowed call runs with: its arguments, the decision's mode, the packet and action
+  // (for a credential lease) and the secret the tool needs ("" for none).
+  struct Execution {
+    const Json& arguments;
+    const std::string& mode;
+    const Json& packet;
+    const Json& action;
+    const std::string& secret;
+  };
+  Json execute(Call& call, Tool& tool, const Execution& execution);
+  // Replaces every occurrence of a leased value in what the agent and the ledger would see.
+  static void redact(ToolOutput& output, std::string_view secret);
   static std::string spec_name(const Tool& tool);
   // The one log line per call: {tool_name, ms, code, iter} only (DESIGN.md §6).
   void log_metrics(const Call& call, std::string_view code, double ms);

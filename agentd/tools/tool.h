@@ -29,6 +29,15 @@ public:
   virtual Result<ToolOutput> run(const Json& arguments, const std::string& run_id) = 0;
   // Dry-run mode: what run() would do, without doing it.
   virtual Result<ToolOutput> simulate(const Json& arguments, const std::string& run_id) = 0;
+
+  // The secret this call needs ("" for none), which agentd leases from secretsd with the
+  // call's decision packet and hands to run_with_credential(); the value never reaches the
+  // agent (agentd redacts it from every output) and is released after the call.
+  virtual Result<std::string> credential_needed(const Json&) const { return std::string(); }
+  virtual Result<ToolOutput> run_with_credential(const Json& arguments, const std::string& run_id,
+                                                 std::string_view) {
+    return run(arguments, run_id);
+  }
 };
 
 } // namespace cordon::agentd

@@ -29,7 +29,8 @@ bool in(char32_t c, char32_t first, char32_t last) { return c >= first && c <= l
 // the letterlike symbols that fill the holes of the mathematical alphanumeric block (U+210E is
 // the italic "h"). Not Unicode's full confusables list: the letters an attacker reaches for.
 constexpr std::pair<char32_t, char> look_alikes[] = {
-    {0x0261, 'g'}, {0x0391, 'a'}, {0x0392, 'b'}, {0x0395, 'e'}, {0x0396, 'z'}, {0x0397, 'h'}, {0x0399, 'i'},
+    {0x0261, 'g'},
+    {0x0391, 'a'}, {0x0392, 'b'}, {0x0395, 'e'}, {0x0396, 'z'}, {0x0397, 'h'}, {0x0399, 'i'},
     {0x039a, 'k'}, {0x039c, 'm'}, {0x039d, 'n'}, {0x039f, 'o'}, {0x03a1, 'p'}, {0x03a4, 't'},
     {0x03a5, 'y'}, {0x03a7, 'x'}, {0x03b1, 'a'}, {0x03b5, 'e'}, {0x03b9, 'i'}, {0x03ba, 'k'},
     {0x03bd, 'v'}, {0x03bf, 'o'}, {0x03c1, 'p'}, {0x03c4, 't'}, {0x03c5, 'u'}, {0x03c7, 'x'},
@@ -210,8 +211,9 @@ private:
 
 // ---------------------------------------------------------------------------------------------
 // Required literals (see required_literals): a recursive descent over the ECMAScript syntax the
-// markers use. Every branch that meets something unexpected gives up (contributes nothing),
-// which can only make the prefilter weaker, never wrong.
+// markers use. Classes, escapes such as \s, lookaheads and optional atoms contribute nothing;
+// anything it does not parse makes it give up on the whole pattern (no prefilter). Both can only
+// make the prefilter weaker, never wrong.
 
 using Conjunction = std::vector<std::vector<std::string>>;
 
@@ -237,6 +239,8 @@ private:
     std::size_t min = 1;
     bool repeats = false; // may match more than once
   };
+
+  static char lowered(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
   bool at_end() const { return m_at >= m_pattern.size(); }
   char peek() const { return m_pattern[m_at]; }
@@ -302,7 +306,7 @@ private:
       const char escaped = m_pattern[m_at + 1];
       m_at += 2;
       if (std::string_view("bBsSwWdDntrfv0123456789cxuk").find(escaped) != std::string_view::npos) return false;
-      literal = escaped;
+      literal = lowered(escaped);
       return true;
     }
     if (c == '[') {
@@ -332,7 +336,7 @@ private:
     if (c == '*' || c == '+' || c == '?' || c == '{') return fail(); // a quantifier without an atom
     ++m_at;
     if (c == '.' || c == '^' || c == '$') return false;
-    literal = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+    literal = lowered(c);
     return true;
   }
 

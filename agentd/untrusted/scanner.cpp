@@ -1,5 +1,6 @@
 #include "agentd/untrusted/scanner.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <set>
 #include <string>
@@ -60,8 +61,29 @@ std::string decode_hex(std::string_view chars) {
   return out;
 }
 
+// Leading decoded bytes that may come from characters glued to the front of a run.
+constexpr std::size_t max_glued_bytes = 12;
+
+bool is_control(char32_t c) { return (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || (c >= 0x7f && c < 0xa0); }
+
+// How many leading bytes of `bytes` to drop: up to the last ill-formed or control byte among
+// the first max_glued_bytes, which is what characters glued to the front of a run decode to.
+std::size_t glued_prefix(std::string_view bytes) {
+  std::size_t cut = 0;
+  std::size_t i = 0;
+  while (i < std::min(bytes.size(), max_glued_bytes)) {
+    if (utf8_sequence_length(bytes, i) == 0) {
+      cut = ++i;
+      continue;
+    }
+    if (is_control(utf8_decode_lenient(bytes, i))) cut = i;
+  }
+  return cut;
+}
+
 // `bytes` as text (see decoded_runs), or empty when it is not text.
 std::string as_text(std::string bytes) {
+  bytes.erase(0, glued_prefix(bytes));
   if (bytes.size() < 8) return {};
   if (auto invalid = utf8_first_invalid(bytes)) {
     if (bytes.size() - *invalid > 3) return {};
@@ -72,10 +94,8 @@ std::string as_text(std::string bytes) {
   std::size_t printable = 0;
   std::size_t i = 0;
   while (i < bytes.size()) {
-    const char32_t c = utf8_decode_lenient(bytes, i);
     ++total;
-    const bool control = c < 0x20 || (c >= 0x7f && c < 0xa0);
-    if (!control || c == '\t' || c == '\n' || c == '\r') ++printable;
+    if (!is_control(utf8_decode_lenient(bytes, i))) ++printable;
   }
   return printable * 20 >= total * 19 ? bytes : std::string();
 }
@@ -176,7 +196,7 @@ ScanResult scan(const MarkerSet& markers, std::string_view text) { return Scanne
 std::vector<DecodedRun> decoded_runs(std::string_view text, std::size_t min_length) {
   std::vector<DecodedRun> runs;
   for_each_run(text, min_length, 4, is_base64_char, [&](std::string_view chars) {
-    for (std::size_t offset = 0; offset < 4 && chars.size() - offset >= min_length; ++offset) {
+    for (std::size_t offset = 0; offset < 4 && offset + min_length <= chars.size(); ++offset) {
       std::string decoded = as_text(decode_base64(chars.substr(offset)));
       if (decoded.empty()) continue;
       runs.push_back({Encoding::base64, chars.size() - offset, std::move(decoded)});
@@ -184,7 +204,7 @@ std::vector<DecodedRun> decoded_runs(std::string_view text, std::size_t min_leng
     }
   });
   for_each_run(text, min_length, 2, is_hex_char, [&](std::string_view chars) {
-    for (std::size_t offset = 0; offset < 2 && chars.size() - offset >= min_length; ++offset) {
+    for (std::size_t offset = 0; offset < 2 && offset + min_length <= chars.size(); ++offset) {
       std::string decoded = as_text(decode_hex(chars.substr(offset)));
       if (decoded.empty()) continue;
       runs.push_back({Encoding::hex, chars.size() - offset, std::move(decoded)});

@@ -35,9 +35,10 @@ struct ScanResult {
 // markers (MarkerSet::match) against the clean text and against the ASCII spelled by tag
 // characters; finds base64 and hex runs that decode to text (decoded_runs), evaluates the run
 // markers on them, and scans each decoded text the same way, two levels deep (base64 in base64).
-// Deterministic: the same markers and text give the same result. Time is linear in the input
-// (decoded texts add at most 3/4 and 1/2 of their run per level, so less than 4x the input is
-// matched in all); inputs up to 1 MiB are the intended size, callers bound tool output to that.
+// Deterministic: the same markers and text give the same result. Time is linear in the input:
+// decoding adds at most 3/4 of each base64 run and 1/2 of each hex run per level, two levels
+// deep, so a small multiple of the input is matched in all. Inputs up to 1 MiB are the intended
+// size (callers bound tool output to that); the unit tests scan hostile 1 MiB inputs.
 ScanResult scan(const MarkerSet& markers, std::string_view text);
 
 // A run of base64 or hex in a text that decodes to text.
@@ -58,8 +59,10 @@ inline constexpr std::size_t min_decoded_run_length = 16;
 // and line breaks). A run continues across a line break when the line so far holds a whole
 // number of groups (a multiple of 4 base64 characters, of 2 hex digits) and at least 16
 // characters, as in MIME and PEM bodies. Every alignment of the run (4 for base64, 2 for hex)
-// is tried and the first that decodes to text is kept, so a run glued to a preceding word is
-// still read. Base64 runs first, then hex runs, each in order of position. Linear.
+// is tried and the first that decodes to text is kept; up to 12 leading bytes that are not text
+// (what characters glued to the front of the run decode to) are dropped first, so a run glued to
+// a preceding word is still read. Base64 runs first, then hex runs, each in order of position.
+// Linear.
 std::vector<DecodedRun> decoded_runs(std::string_view text, std::size_t min_length = min_decoded_run_length);
 
 } // namespace cordon::untrusted
