@@ -80,7 +80,7 @@ Result<AgentdConfig> parse_agentd_config(const ConfigFile& file) {
   config.approval_url = CORDON_TRY(table.optional_string("approval_url")).value_or("");
   while (config.approval_url.ends_with("/")) config.approval_url.pop_back();
   config.reinstate_window = std::chrono::seconds(
-      CORDON_TRY(table.optional_integer("reinstate_window_s", 10, 7 * 24 * 3600)).value_or(config.reinstate_window.count()));
+      CORDON_TRY(table.optional_integer("reinstate_window_s", 1, 7 * 24 * 3600)).value_or(config.reinstate_window.count()));
   config.max_result_bytes = static_cast<std::size_t>(
       CORDON_TRY(table.optional_integer("max_result_bytes", 1024, 4 << 20)).value_or(static_cast<std::int64_t>(config.max_result_bytes)));
   config.databases = CORDON_TRY(parse_databases(table));

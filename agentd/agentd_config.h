@@ -47,7 +47,7 @@ struct AgentdConfig {
   // Where an approval can be looked at, given to the agent with a held call's approval id
   // ("<approval_url>/<id>"); "" gives the id alone.
   std::string approval_url;
-  std::chrono::seconds reinstate_window{300}; // two-phase operations' soft phase, 10 s .. 7 days
+  std::chrono::seconds reinstate_window{300}; // two-phase operations' soft phase, 1 s .. 7 days
   std::size_t max_result_bytes = 256 << 10;    // a tool result the agent sees, 1 KiB .. 4 MiB
   std::vector<DatabaseConfig> databases;
   std::vector<HttpHostConfig> http_hosts;

@@ -1,6 +1,8 @@
 #include "agentd/daemon.h"
 
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
 #include <thread>
 
 #include "agentd/api.h"
@@ -11,6 +13,7 @@
 #include "agentd/routes.h"
 #include "agentd/run_store.h"
 #include "agentd/tools/fs_tools.h"
+#include "agentd/tools/two_phase.h"
 #include "agentd/tools/http_request.h"
 #include "agentd/tools/workspace.h"
 #include "agentd/untrusted/injection_markers.h"
@@ -40,13 +43,24 @@ struct Daemon::Parts {
   std::unique_ptr<PacketCheck> packets;
   std::unique_ptr<GateClient> gate;
   std::unique_ptr<Workspace> workspace;
+  std::unique_ptr<TwoPhaseDeletes> deletes;
   std::unique_ptr<untrusted::MarkerSet> markers;
   std::unique_ptr<Gateway> gateway;
   std::unique_ptr<mcp::McpServer> mcp;
   std::unique_ptr<ipc::UnixServer> server;
+  std::mutex timer_mutex;
+  std::condition_variable timer_wake;
+  bool stopping = false;
+  std::thread hard_phases; // runs due hard phases of two-phase deletes
 
   ~Parts() {
     if (server) server->stop();
+    {
+      std::lock_guard lock(timer_mutex);
+      stopping = true;
+    }
+    timer_wake.notify_all();
+    if (hard_phases.joinable()) hard_phases.join();
     work.reset();
     io.stop();
     for (auto& thread : threads) thread.join();
@@ -63,6 +77,8 @@ Result<std::unique_ptr<Daemon>> Daemon::start(AgentdConfig config) {
   const std::filesystem::path state = p.config.state_dir;
   CORDON_TRY_VOID(make_private_directory(state));
   p.workspace = CORDON_TRY(Workspace::open(p.config.workspace));
+  p.deletes = CORDON_TRY(TwoPhaseDeletes::open(state / "pending.db", *p.workspace, p.config.reinstate_window,
+                                               SystemClock::instance()));
   auto markers = untrusted::load_markers(p.config.markers_file);
   if (!markers) return fail(markers.error().code, "the injection markers do not load: " + markers.error().message);
   p.markers = std::make_unique<untrusted::MarkerSet>(std::move(*markers));
@@ -74,6 +90,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(AgentdConfig config) {
   std::vector<std::unique_ptr<Tool>> tools;
   tools.push_back(make_fs_read(*p.workspace));
   tools.push_back(make_fs_write(*p.workspace));
+  tools.push_back(make_fs_delete(*p.workspace, *p.deletes));
   tools.push_back(make_http_request(p.config.http_hosts, p.config.max_result_bytes * 4));
   Json tool_names = Json::array();
   for (const auto& tool : tools) tool_names.push_back(tool->spec().name);
@@ -91,13 +108,28 @@ Result<std::unique_ptr<Daemon>> Daemon::start(AgentdConfig config) {
 
   ipc::ServerLimits limits;
   limits.max_body_bytes = max_socket_body_bytes;
-  auto router = make_router(*p.mcp, *p.runs, *p.audit);
+  auto router = make_router(*p.mcp, *p.runs, *p.deletes, *p.audit);
   auto fds = CORDON_TRY(systemd::listen_fds());
   if (auto fd = CORDON_TRY(systemd::find_listen_fd(fds, "agentd")))
     p.server = CORDON_TRY(ipc::UnixServer::adopt(p.io, *fd, router, p.config.peers, limits));
   else
     p.server = CORDON_TRY(ipc::UnixServer::bind(p.io, p.config.socket, p.config.socket_mode, router, p.config.peers, limits));
   for (unsigned i = 0; i < io_threads; ++i) p.threads.emplace_back([&io = p.io] { io.run(); });
+  // Hard phases run only once their tool.hard_phase event is durable; one the ledger refuses
+  // stays pending and is tried again.
+  p.hard_phases = std::thread([&p] {
+    std::unique_lock lock(p.timer_mutex);
+    while (!p.timer_wake.wait_for(lock, std::chrono::milliseconds(500), [&p] { return p.stopping; })) {
+      lock.unlock();
+      auto completed = p.deletes->complete_due([&p](const PendingDelete& pending) -> Result<void> {
+        AuditEvent event{"tool.hard_phase", "system", "agentd", pending.run_id,
+                         {{"tool", "fs.delete"}, {"pending_id", pending.id}, {"path", pending.path}}, {}};
+        return p.audit->record(event).map([](const AuditAck&) {});
+      });
+      if (!completed) log::warn("hard phases could not run", {{"error", completed.error().message}});
+      lock.lock();
+    }
+  });
 
   log::info("serving", {{"socket", p.server->path()}, {"tools", tool_names.dump()}});
   systemd::notify_ready();

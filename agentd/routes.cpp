@@ -55,9 +55,25 @@ Result<Json> register_run(RunStore& runs, AuditClient& audit, const Peer& peer, 
   return run_json(run);
 }
 
+Json pending_json(const PendingDelete& pending) {
+  return {{"id", pending.id}, {"run_id", pending.run_id}, {"path", pending.path},
+          {"hard_phase_at", pending.due_at}, {"state", pending.state}};
+}
+
+Result<Json> reinstate(TwoPhaseDeletes& deletes, AuditClient& audit, const Peer& peer, const std::string& id) {
+  auto pending = CORDON_TRY(deletes.reinstate(id));
+  AuditEvent event{"tool.reinstated", "human", peer.principal, pending.run_id,
+                   {{"pending_id", pending.id}, {"path", pending.path}, {"tool", "fs.delete"}}, {}};
+  if (auto recorded = audit.record(event); !recorded) {
+    // The file is back; say so, and that the ledger did not take it (an operator sees this).
+    return fail(Errc::unavailable, "reinstated " + pending.path + ", but the ledger did not record it: " + recorded.error().message);
+  }
+  return pending_json(pending);
+}
+
 } // namespace
 
-std::shared_ptr<ipc::Router> make_router(mcp::McpServer& mcp, RunStore& runs, AuditClient& audit) {
+std::shared_ptr<ipc::Router> make_router(mcp::McpServer& mcp, RunStore& runs, TwoPhaseDeletes& deletes, AuditClient& audit) {
   auto router = std::make_shared<ipc::Router>();
   mcp::McpServer* server = &mcp;
   RunStore* store = &runs;
@@ -84,6 +100,24 @@ std::shared_ptr<ipc::Router> make_router(mcp::McpServer& mcp, RunStore& runs, Au
                        auto run = store->find(request.path.substr(std::string_view("/v1/runs/").size()));
                        if (!run) return ipc::answer_json(respond, tl::unexpected(run.error()));
                        ipc::answer_json(respond, run_json(*run));
+                     });
+  TwoPhaseDeletes* two_phase = &deletes;
+  router->add(Method::get, "/v1/pending", {"admin"}, [two_phase](const Request&, const Peer&, Responder respond) {
+    auto pending = two_phase->list();
+    if (!pending) return ipc::answer_json(respond, tl::unexpected(pending.error()));
+    Json list = Json::array();
+    for (const auto& entry : *pending) list.push_back(pending_json(entry));
+    ipc::answer_json(respond, Json{{"pending", list}});
+  });
+  router->add_prefix(Method::post, "/v1/pending/", {"admin"},
+                     [two_phase, ledger](const Request& request, const Peer& peer, Responder respond) {
+                       const std::string_view rest = std::string_view(request.path).substr(std::string_view("/v1/pending/").size());
+                       constexpr std::string_view suffix = "/reinstate";
+                       if (!rest.ends_with(suffix) || rest.size() == suffix.size()) {
+                         return respond(ipc::problem_response(404, Errc::not_found, "POST /v1/pending/{id}/reinstate"));
+                       }
+                       const std::string id(rest.substr(0, rest.size() - suffix.size()));
+                       ipc::answer_json(respond, reinstate(*two_phase, *ledger, peer, id));
                      });
   router->add(Method::get, "/v1/status", {"admin", "integration", "agent", "agentd", "approvald", "auditd", "secretsd"},
               [server](const Request&, const Peer&, Responder respond) {

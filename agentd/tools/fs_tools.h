@@ -16,4 +16,10 @@ std::unique_ptr<Tool> make_fs_read(const Workspace& workspace);
 // and how many bytes.
 std::unique_ptr<Tool> make_fs_write(const Workspace& workspace);
 
+class TwoPhaseDeletes;
+
+// fs.delete: the soft phase of a two-phase delete (TwoPhaseDeletes): the file moves to the trash
+// at once and is removed for good after the reinstate window. Dry-run: says whether it exists.
+std::unique_ptr<Tool> make_fs_delete(const Workspace& workspace, TwoPhaseDeletes& deletes);
+
 } // namespace cordon::agentd

@@ -100,4 +100,14 @@ Result<FileDescriptor> Workspace::open_parent(std::string_view path, bool create
   return directory;
 }
 
+Result<FileDescriptor> Workspace::trash_directory() const {
+  constexpr const char* name = ".cordon-trash";
+  if (::mkdirat(m_fd.get(), name, 0700) != 0 && errno != EEXIST) {
+    return fail(Errc::io_error, "cannot create the workspace's trash: " + std::string(std::strerror(errno)));
+  }
+  FileDescriptor fd(openat2_beneath(m_fd.get(), name, O_RDONLY | O_DIRECTORY, 0));
+  if (fd.get() < 0) return fail(Errc::io_error, "cannot open the workspace's trash: " + std::string(std::strerror(errno)));
+  return fd;
+}
+
 } // namespace cordon::agentd

@@ -29,6 +29,11 @@ public:
   // `create`; `leaf` receives the last component.
   Result<FileDescriptor> open_parent(std::string_view path, bool create, std::string& leaf) const;
 
+  // agentd's own directory inside the workspace, ".cordon-trash" (created, mode 0700): on the
+  // workspace's file system, so a soft delete is a rename, and out of the agent's reach, since
+  // check_path refuses names starting with ".cordon".
+  Result<FileDescriptor> trash_directory() const;
+
   const std::filesystem::path& root() const { return m_root; }
 
 private:
