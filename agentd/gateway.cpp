@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <future>
 
 #include "agentd/untrusted/scanner.h"
 #include "agentd/untrusted/taint.h"
@@ -169,13 +170,14 @@ tl::expected<Json, mcp::RpcError> Gateway::call(const mcp::CallContext& context,
 
   // What agentd saw of the run: the taint check runs here, on agentd's own record, whatever
   // the agent claims.
-  auto spans = m_runs.spans(call.run.id);
-  if (!spans) return refuse(call, "action.refused", "the run's record cannot be read: " + spans.error().message);
-  untrusted::UntrustedSpans seen;
-  for (const auto& span : *spans) seen.add(span);
-  const untrusted::TrustedTask task(call.run.task);
-  std::vector<std::string> tainted =
-      untrusted::tainted_arguments(arguments, spec.sensitive_arguments, untrusted::TaintContext{task, seen});
+  std::vector<std::string> tainted;
+  {
+    auto seen = spans_of(call.run.id);
+    if (!seen) return refuse(call, "action.refused", "the run's record cannot be read: " + seen.error().message);
+    const untrusted::TrustedTask task(call.run.task);
+    std::lock_guard lock(m_spans_mutex);
+    tainted = untrusted::tainted_arguments(arguments, spec.sensitive_arguments, untrusted::TaintContext{task, **seen});
+  }
   const bool overflowed = std::find(call.run.flags.begin(), call.run.flags.end(), "untrusted_overflow") != call.run.flags.end();
   if (overflowed) {
     // Content the run's record could not keep may have planted anything: every sensitive
@@ -234,16 +236,21 @@ tl::expected<Json, mcp::RpcError> Gateway::call(const mcp::CallContext& context,
     Json result = text_result(reason, true, held);
     return result;
   }
-  if (auto spent = m_packets.spend(*decision); !spent) {
-    return refuse(call, "action.refused", "the decision packet was refused (replayed): " + spent.error().message);
-  }
-  return execute(call, tool, Execution{arguments, decision->mode, *packet, action, *secret});
+  return execute(call, tool, Execution{arguments, *decision, *packet, action, *secret});
 }
 
 Json Gateway::execute(Call& call, Tool& tool, const Execution& execution) {
   const Json& arguments = execution.arguments;
-  const std::string& mode = execution.mode;
-  if (auto started = record(call, "tool.started", {{"mode", mode}}); !started) {
+  const std::string& mode = execution.decision.mode;
+  // The nonce is spent and tool.started made durable at the same time (two fsyncs in parallel);
+  // the call runs only when both succeeded.
+  auto starting = std::async(std::launch::async, [&] { return record(call, "tool.started", {{"mode", mode}}); });
+  auto spent = m_packets.spend(execution.decision);
+  auto started = starting.get();
+  if (!spent) {
+    return refuse(call, "action.refused", "the decision packet was refused (replayed): " + spent.error().message);
+  }
+  if (!started) {
     return text_result("not executed: the audit ledger did not take the start of the call: " + started.error().message, true);
   }
   const auto begin = std::chrono::steady_clock::now();
@@ -281,24 +288,35 @@ Json Gateway::execute(Call& call, Tool& tool, const Execution& execution) {
     untrusted::ScanResult scanned = untrusted::scan(m_markers, text);
     text = std::move(scanned.clean_text);
     flags = scanned.flags;
-    Result<void> kept = m_runs.add_span(call.run.id, spec_name(tool), text);
-    if (kept && !flags.empty()) kept = m_runs.flag(call.run.id, "prompt_injection_suspected");
-    for (const auto& flag : flags) {
-      if (kept) kept = m_runs.flag(call.run.id, "injection." + flag);
-    }
-    if (!kept) {
-      (void)record(call, "tool.executed", {{"mode", mode}, {"outcome", "withheld"}, {"error", kept.error().message}, {"ms", elapsed}});
-      return text_result("the result could not be kept as untrusted content, so it is withheld: " + kept.error().message, true);
-    }
   }
   bool truncated = false;
-  text = bounded(std::move(text), m_config.max_result_bytes, truncated);
+  std::string shown = bounded(text, m_config.max_result_bytes, truncated);
   Json data = {{"mode", mode},          {"outcome", "ok"},      {"ms", elapsed},
-               {"result", output->audit}, {"returned_bytes", text.size()}, {"truncated", truncated},
+               {"result", output->audit}, {"returned_bytes", shown.size()}, {"truncated", truncated},
                {"untrusted", output->untrusted}, {"injection_flags", flags}};
-  if (auto recorded = record(call, "tool.executed", std::move(data)); !recorded) {
+  // The span (with the run's flags) and tool.executed are made durable at the same time; the
+  // agent gets the result only when both are.
+  auto keeping = std::async(std::launch::async, [&]() -> Result<void> {
+    if (!output->untrusted) return ok();
+    CORDON_TRY_VOID(m_runs.add_span(call.run.id, spec_name(tool), text));
+    {
+      std::lock_guard lock(m_spans_mutex);
+      if (const auto cached = m_spans.find(call.run.id); cached != m_spans.end()) cached->second->add(text);
+    }
+    if (!flags.empty()) CORDON_TRY_VOID(m_runs.flag(call.run.id, "prompt_injection_suspected"));
+    for (const auto& flag : flags) CORDON_TRY_VOID(m_runs.flag(call.run.id, "injection." + flag));
+    return ok();
+  });
+  auto recorded = record(call, "tool.executed", std::move(data));
+  auto kept = keeping.get();
+  if (!kept) {
+    (void)record(call, "tool.withheld", {{"reason", "the result could not be kept as untrusted content: " + kept.error().message}});
+    return text_result("the result could not be kept as untrusted content, so it is withheld: " + kept.error().message, true);
+  }
+  if (!recorded) {
     return text_result("the call ran but its outcome was not recorded, so the result is withheld: " + recorded.error().message, true);
   }
+  text = std::move(shown);
   Json result = text_result(std::move(text), false, output->structured);
   result["_meta"] = {{"cordon/decision_id", call.decision_id}, {"cordon/mode", mode},
                      {"cordon/untrusted", output->untrusted}, {"cordon/truncated", truncated}};
@@ -307,6 +325,18 @@ Json Gateway::execute(Call& call, Tool& tool, const Execution& execution) {
 }
 
 std::string Gateway::spec_name(const Tool& tool) { return tool.spec().name; }
+
+Result<std::shared_ptr<untrusted::UntrustedSpans>> Gateway::spans_of(const std::string& run_id) {
+  // Loaded under the lock, so that a span kept meanwhile is either in what is loaded or added
+  // to the cached copy afterwards, never lost between the two.
+  std::lock_guard lock(m_spans_mutex);
+  if (const auto cached = m_spans.find(run_id); cached != m_spans.end()) return cached->second;
+  auto texts = CORDON_TRY(m_runs.spans(run_id));
+  auto seen = std::make_shared<untrusted::UntrustedSpans>();
+  for (const auto& text : texts) seen->add(text);
+  if (m_spans.size() >= max_cached_runs) m_spans.erase(m_spans.begin()); // any: it reloads from runs.db
+  return m_spans.emplace(run_id, std::move(seen)).first->second;
+}
 
 void Gateway::redact(ToolOutput& output, std::string_view secret) {
   if (secret.empty()) return;

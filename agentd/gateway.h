@@ -15,6 +15,7 @@
 #include "agentd/run_store.h"
 #include "agentd/tools/tool.h"
 #include "agentd/untrusted/injection_markers.h"
+#include "agentd/untrusted/taint.h"
 #include "common/audit/audit_client.h"
 #include "common/clock.h"
 
@@ -54,11 +55,11 @@ private:
   struct Call;
   tl::expected<Json, mcp::RpcError> call(const mcp::CallContext& context, const std::string& name,
                                           const Json& arguments);
-  // What an allowed call runs with: its arguments, the decision's mode, the packet and action
+  // What an allowed call runs with: its arguments, the decision, the packet and action
   // (for a credential lease) and the secret the tool needs ("" for none).
   struct Execution {
     const Json& arguments;
-    const std::string& mode;
+    const decision::Decision& decision; // verified, its nonce not yet spent
     const Json& packet;
     const Json& action;
     const std::string& secret;
@@ -81,6 +82,12 @@ private:
   const untrusted::MarkerSet& m_markers;
   const Clock& m_clock;
   std::map<std::string, std::unique_ptr<Tool>, std::less<>> m_tools;
+  // The untrusted spans of recent runs, in matching form, so that a call does not decode the
+  // run's whole history again; runs.db stays the record (a run not cached is loaded from it).
+  Result<std::shared_ptr<untrusted::UntrustedSpans>> spans_of(const std::string& run_id);
+  static constexpr std::size_t max_cached_runs = 64;
+  std::mutex m_spans_mutex;
+  std::map<std::string, std::shared_ptr<untrusted::UntrustedSpans>> m_spans;
   std::mutex m_iterations_mutex;
   std::map<std::string, std::int64_t> m_iterations; // calls per run, for the metrics line
 };
