@@ -15,6 +15,7 @@
 #include "agentd/tools/fs_tools.h"
 #include "agentd/tools/two_phase.h"
 #include "agentd/tools/http_request.h"
+#include "agentd/tools/sql_query.h"
 #include "agentd/tools/workspace.h"
 #include "agentd/untrusted/injection_markers.h"
 #include "common/audit/audit_client.h"
@@ -90,6 +91,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(AgentdConfig config) {
   std::vector<std::unique_ptr<Tool>> tools;
   tools.push_back(make_fs_read(*p.workspace));
   tools.push_back(make_fs_write(*p.workspace));
+  tools.push_back(make_sql_query(p.config.databases));
   tools.push_back(make_fs_delete(*p.workspace, *p.deletes));
   tools.push_back(make_http_request(p.config.http_hosts, p.config.max_result_bytes * 4));
   Json tool_names = Json::array();

@@ -65,12 +65,25 @@ constexpr DeniedFunction denied_functions[] = {
     {"pg_advisory_", Match::prefix, "takes or releases an advisory lock"},
     {"pg_try_advisory_", Match::prefix, "takes an advisory lock"},
     {"pg_notify", Match::exact, "sends a notification"},
+    // index and heap maintenance: PostgreSQL 15 runs these in a read-only transaction, and
+    // their writes outlive its ROLLBACK (pg_surgery's heap_force_kill deletes rows for good)
+    {"brin_summarize_new_values", Match::exact, "writes to a BRIN index"},
+    {"brin_summarize_range", Match::exact, "writes to a BRIN index"},
+    {"brin_desummarize_range", Match::exact, "writes to a BRIN index"},
+    {"gin_clean_pending_list", Match::exact, "writes to a GIN index"},
+    {"heap_force_kill", Match::exact, "deletes rows, bypassing every check"},
+    {"heap_force_freeze", Match::exact, "rewrites rows, bypassing every check"},
+    {"pg_truncate_visibility_map", Match::exact, "truncates a table's visibility map"},
+    {"setseed", Match::exact, "changes the session's random seed"},
     // WAL, backups and replication
     {"pg_switch_wal", Match::exact, "switches the WAL file"},
     {"pg_create_restore_point", Match::exact, "writes a restore point to the WAL"},
     {"pg_logical_emit_message", Match::exact, "writes a message to the WAL"},
     {"pg_backup_start", Match::exact, "starts a backup"},
     {"pg_backup_stop", Match::exact, "stops a backup"},
+    {"pg_start_backup", Match::exact, "starts a backup"}, // PostgreSQL 14 and older
+    {"pg_stop_backup", Match::exact, "stops a backup"},
+    {"pg_log_standby_snapshot", Match::exact, "writes a snapshot to the WAL"},
     {"pg_wal_replay_pause", Match::exact, "pauses recovery"},
     {"pg_wal_replay_resume", Match::exact, "resumes recovery"},
     {"pg_create_physical_replication_slot", Match::exact, "creates a replication slot"},

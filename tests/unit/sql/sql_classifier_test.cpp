@@ -237,6 +237,23 @@ TEST_CASE("a deny-listed function is refused, schema-qualified or in any case") 
   }
 }
 
+// PostgreSQL 15 runs each of these in a READ ONLY transaction, and their writes outlive its
+// ROLLBACK, so the database's own guard does not stop them.
+TEST_CASE("index and heap maintenance functions that write despite READ ONLY are refused") {
+  for (const char* text : {"SELECT brin_summarize_new_values('t_brin')", "SELECT brin_summarize_range('t_brin', 0)",
+                           "SELECT brin_desummarize_range('t_brin', 0)", "SELECT gin_clean_pending_list('t_gin')",
+                           "SELECT heap_force_kill('t'::regclass, ARRAY['(0,1)']::tid[])",
+                           "SELECT heap_force_freeze('t'::regclass, ARRAY['(0,1)']::tid[])",
+                           "SELECT pg_truncate_visibility_map('t')", "SELECT setseed(0.5), random()",
+                           "SELECT pg_start_backup('b')", "SELECT pg_stop_backup()"}) {
+    CAPTURE(text);
+    const auto c = classified(text);
+    CHECK_FALSE(c.read_only);
+    CHECK(c.reasons.size() == 1);
+    CHECK(has_reason_starting(c, std::string(text).substr(7, std::string(text).find('(') - 7) + " is a function with side effects: it "));
+  }
+}
+
 TEST_CASE("a deny-listed function is refused in WHERE, a subquery, FROM, GROUP BY, CASE or a WITH query") {
   for (const char* text : {
            "SELECT * FROM t WHERE pg_sleep(10) IS NOT NULL",
