@@ -164,3 +164,18 @@ TEST_CASE("a host's credential is leased from secretsd, injected, and redacted f
   CHECK(stack.gate.has_event("lease.issued", "api-token"));
   CHECK(stack.gate.events("tool.executed").find(token) == std::string::npos);
 }
+
+TEST_CASE("an allow-listed host that does not answer is a clear tool error, recorded") {
+  Outside outside;
+  // A port nobody listens on, allow-listed like a real host.
+  const std::string toml = "\n[[agentd.http_hosts]]\nhost = \"127.0.0.1\"\nport = 9\nca_file = \"" +
+                           (outside.tls.path() / "ca.crt").string() + "\"\n";
+  RunningAgentd stack(AgentdProcessOptions{.extra_toml = toml});
+  McpClient agent(stack.agentd.socket_path(), stack.register_run("Fetch https://127.0.0.1:9/status"));
+  agent.initialize();
+  const Json result = get(agent, "https://127.0.0.1:9/status", 0.9);
+  INFO(result.dump());
+  CHECK(result["isError"] == true);
+  CHECK_THAT(text_of(result), Catch::Contains("cannot be reached"));
+  CHECK(stack.gate.has_event("tool.executed", R"("outcome":"error")"));
+}

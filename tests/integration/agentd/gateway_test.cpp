@@ -160,3 +160,24 @@ TEST_CASE("content planted with an injection flags the run, and its later calls 
   CHECK(next["isError"] == true);
   CHECK_THAT(text_of(next), Catch::Contains("held for a human"));
 }
+
+TEST_CASE("oversized arguments are refused and oversized results are cut, each recorded") {
+  RunningAgentd stack(AgentdProcessOptions{.max_result_bytes = 1024});
+  stack.write_workspace_file("big.txt", std::string(5000, 'a'));
+  McpClient client(stack.agentd.socket_path(), stack.register_run("Read big.txt"));
+  client.initialize();
+  const Json read = client.call("fs.read", {{"path", "big.txt"}});
+  CHECK(read["isError"] == false);
+  CHECK(text_of(read).size() == 1024);
+  CHECK(read["_meta"]["cordon/truncated"] == true);
+  CHECK(stack.gate.has_event("tool.executed", R"("truncated":true)"));
+
+  // fs.write's content may be 1 MiB by its schema; the arguments as a whole may not exceed it.
+  const Json huge = client.call("fs.write", {{"path", "x.txt"}, {"content", std::string((1 << 20) - 10, 'b')}});
+  CHECK(huge["isError"] == true);
+  CHECK_THAT(text_of(huge), Catch::Contains("1 MiB"));
+  CHECK(stack.gate.has_event("action.refused", "larger than 1 MiB"));
+  // A message over the socket's limit is refused before it is read.
+  auto too_big = client.send(Json{{"jsonrpc", "2.0"}, {"id", 9}, {"method", "ping"}, {"params", {{"pad", std::string(3 << 20, 'c')}}}});
+  CHECK(too_big.status == 413);
+}
