@@ -35,10 +35,17 @@ GATE_POSITIVE = [
 ]
 GATE_TARGETS = ["decision_p99_le_2ms"]
 
+CALL_POSITIVE = [
+    "call_overhead_p50_ms", "call_overhead_p99_ms", "gated_p50_ms", "gated_p99_ms", "direct_p50_ms",
+    "direct_p99_ms",
+]
+CALL_TARGETS = ["call_overhead_p99_le_3ms"]
+
 FIGURES = {
     "audit-bench": (AUDIT_POSITIVE, AUDIT_TARGETS, ["pg_chain_model"]),
     "secrets-bench": (SECRETS_POSITIVE, SECRETS_TARGETS, []),
     "gate-bench": (GATE_POSITIVE, GATE_TARGETS, []),
+    "call-bench": (CALL_POSITIVE, CALL_TARGETS, []),
 }
 
 
