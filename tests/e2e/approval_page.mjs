@@ -5,39 +5,20 @@
 // approval with the approver, and the link no longer works.
 //
 // Usage: node approval_page.mjs REPO_ROOT BIN_DIR   (tests/e2e/run sets this up)
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHmac, createPublicKey, randomBytes, timingSafeEqual, verify } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync, rmSync, chmodSync } from 'node:fs';
 import https from 'node:https';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { check, startDevstack, stopDevstack, unix } from './devstack.mjs';
 
 const [root, bin] = process.argv.slice(2);
 const work = mkdtempSync(join(tmpdir(), 'cordon-e2e-'));
 const ds = join(work, 'ds');
 let devstack;
 let browser;
-
-function check(condition, what) {
-  if (!condition) throw new Error('check failed: ' + what);
-  console.log('ok   ' + what);
-}
-
-// One request over a daemon's Unix socket.
-function unix(socket, method, path, body) {
-  return new Promise((resolve, reject) => {
-    const request = http.request({ socketPath: socket, method, path, headers: { 'content-type': 'application/json' } }, (response) => {
-      let text = '';
-      response.on('data', (chunk) => (text += chunk));
-      response.on('end', () => resolve({ status: response.statusCode, body: text }));
-    });
-    request.on('error', reject);
-    if (body !== undefined) request.write(JSON.stringify(body));
-    request.end();
-  });
-}
 
 // RFC 8785 (JCS) for what a decision holds (objects, arrays, strings, integers, booleans, null):
 // keys sorted, no whitespace; JSON.stringify's string escaping is JCS's for these values.
@@ -86,16 +67,7 @@ ca_file = "${join(ds, 'tls/ca.crt')}"
 secret_file = "${keyFile}"
 `);
 
-  devstack = spawn(join(root, 'tools/devstack'), [ds], {
-    env: { ...process.env, CORDON_BIN: bin, CORDON_APPROVALD_EXTRA: extra, CORDON_KEK_CUSTODY: 'key_file' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let give_up;
-  await new Promise((resolve, reject) => {
-    devstack.stdout.on('data', (chunk) => { if (String(chunk).includes('ready')) resolve(); });
-    devstack.on('exit', (code) => reject(new Error('devstack exited with ' + code)));
-    give_up = setTimeout(() => reject(new Error('devstack did not get ready')), 60000);
-  }).finally(() => clearTimeout(give_up));
+  devstack = await startDevstack(root, bin, ds, { CORDON_APPROVALD_EXTRA: extra });
   const approvald = join(ds, 'run/approvald.sock');
   const auditd = join(ds, 'run/auditd.sock');
 
@@ -171,10 +143,7 @@ try {
   process.exitCode = 1;
 } finally {
   if (browser) await browser.close();
-  if (devstack && devstack.exitCode === null) {
-    devstack.kill('SIGTERM');
-    await new Promise((resolve) => devstack.on('exit', resolve));
-  }
+  await stopDevstack(devstack);
   if (process.exitCode !== 1) rmSync(work, { recursive: true, force: true });
   else console.error('work directory kept: ' + work);
 }

@@ -2,13 +2,12 @@
 // the client: its stdio transport launches cordon-mcp, which bridges to agentd in a real
 // devstack. Lists the tools, calls an allowed one, a held one and an unknown one, and checks
 // the ledger holds each outcome.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync, existsSync, rmSync } from 'node:fs';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { check, startDevstack, stopDevstack, unix } from './devstack.mjs';
 
 const [root, bin] = process.argv.slice(2);
 const work = mkdtempSync(join(tmpdir(), 'cordon-mcp-e2e-'));
@@ -16,35 +15,8 @@ const ds = join(work, 'ds');
 let devstack;
 let client;
 
-function check(condition, what) {
-  if (!condition) throw new Error('check failed: ' + what);
-  console.log('ok   ' + what);
-}
-
-function unix(socket, method, path, body) {
-  return new Promise((resolve, reject) => {
-    const request = http.request({ socketPath: socket, method, path, headers: { 'content-type': 'application/json' } }, (response) => {
-      let text = '';
-      response.on('data', (chunk) => (text += chunk));
-      response.on('end', () => resolve({ status: response.statusCode, body: text }));
-    });
-    request.on('error', reject);
-    if (body !== undefined) request.write(JSON.stringify(body));
-    request.end();
-  });
-}
-
 async function main() {
-  devstack = spawn(join(root, 'tools/devstack'), [ds], {
-    env: { ...process.env, CORDON_BIN: bin, CORDON_KEK_CUSTODY: 'key_file' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let give_up;
-  await new Promise((resolve, reject) => {
-    devstack.stdout.on('data', (chunk) => { if (String(chunk).includes('ready')) resolve(); });
-    devstack.on('exit', (code) => reject(new Error('devstack exited with ' + code)));
-    give_up = setTimeout(() => reject(new Error('devstack did not get ready')), 60000);
-  }).finally(() => clearTimeout(give_up));
+  devstack = await startDevstack(root, bin, ds);
   const agentd = join(ds, 'run/agentd.sock');
   const auditd = join(ds, 'run/auditd.sock');
   mkdirSync(join(ds, 'workspace/docs'), { recursive: true });
@@ -116,10 +88,7 @@ try {
   process.exitCode = 1;
 } finally {
   if (client) await client.close().catch(() => {});
-  if (devstack && devstack.exitCode === null) {
-    devstack.kill('SIGTERM');
-    await new Promise((resolve) => devstack.on('exit', resolve));
-  }
+  await stopDevstack(devstack);
   if (process.exitCode !== 1) rmSync(work, { recursive: true, force: true });
   else console.error('work directory kept: ' + work);
 }
