@@ -12,12 +12,9 @@
 
 #include "agentd/tools/fs_tools.h"
 #include "agentd/tools/workspace.h"
-#include "common/files.h"
+#include "tests/bench/bench_stack.h"
 #include "tests/bench/bench_util.h"
 #include "tests/support/agentd_process.h"
-#include "tests/support/approvald_process.h"
-#include "tests/support/auditd_process.h"
-#include "tests/support/secretsd_process.h"
 #include "tests/support/temp_dir.h"
 
 using namespace cordon;
@@ -53,30 +50,13 @@ Result<std::string> mcp_session(ipc::UnixClient& client, const std::string& run)
 Result<Json> run(bool quick) {
   const std::size_t count = quick ? 100 : 2000;
   testing::TempDir directory("cordon-cb");
-  testing::AuditdProcessOptions audit_options;
-  audit_options.directory = directory.path();
-  testing::AuditdProcess auditd(audit_options);
-  CORDON_TRY_VOID(auditd.start());
-  testing::SecretsdProcessOptions secrets_options;
-  secrets_options.directory = directory.path();
-  secrets_options.audit_socket = auditd.socket_path();
-  testing::SecretsdProcess secretsd(secrets_options);
-  CORDON_TRY_VOID(secretsd.start());
-  const auto constitution_dir = directory.path() / "constitution.d";
-  std::filesystem::create_directories(constitution_dir);
-  CORDON_TRY_VOID(write_file_atomically(constitution_dir / "10-bench.toml", constitution));
-  testing::ApprovaldProcessOptions approvald_options;
-  approvald_options.directory = directory.path();
-  approvald_options.audit_socket = auditd.socket_path();
-  approvald_options.secretsd_socket = secretsd.socket_path();
-  approvald_options.constitution_dir = constitution_dir;
-  testing::ApprovaldProcess approvald(approvald_options);
-  CORDON_TRY_VOID(approvald.start());
+  bench::GateStack stack(directory.path());
+  CORDON_TRY_VOID(stack.start(constitution));
   testing::AgentdProcessOptions agentd_options;
   agentd_options.directory = directory.path();
-  agentd_options.audit_socket = auditd.socket_path();
-  agentd_options.approvald_socket = approvald.socket_path();
-  agentd_options.secretsd_socket = secretsd.socket_path();
+  agentd_options.audit_socket = stack.auditd.socket_path();
+  agentd_options.approvald_socket = stack.approvald.socket_path();
+  agentd_options.secretsd_socket = stack.secretsd.socket_path();
   testing::AgentdProcess agentd(agentd_options);
   CORDON_TRY_VOID(agentd.start());
 

@@ -16,13 +16,10 @@
 #include "approvald/policy/constitution.h"
 #include "approvald/policy/evaluator.h"
 #include "approvald/policy/proposal.h"
-#include "common/files.h"
 #include "common/json.h"
 #include "common/tools/tool_catalog.h"
+#include "tests/bench/bench_stack.h"
 #include "tests/bench/bench_util.h"
-#include "tests/support/approvald_process.h"
-#include "tests/support/auditd_process.h"
-#include "tests/support/secretsd_process.h"
 #include "tests/support/temp_dir.h"
 
 using namespace cordon;
@@ -87,25 +84,8 @@ Result<Json> run(bool quick) {
   const double eval_us = evaluation_us(constitution, parsed, quick ? 200 : 5000);
 
   testing::TempDir directory("cordon-gb");
-  testing::AuditdProcessOptions audit_options;
-  audit_options.directory = directory.path();
-  testing::AuditdProcess auditd(audit_options);
-  CORDON_TRY_VOID(auditd.start());
-  testing::SecretsdProcessOptions secrets_options;
-  secrets_options.directory = directory.path();
-  secrets_options.audit_socket = auditd.socket_path();
-  testing::SecretsdProcess secretsd(secrets_options);
-  CORDON_TRY_VOID(secretsd.start());
-  const auto constitution_dir = directory.path() / "constitution.d";
-  std::filesystem::create_directories(constitution_dir);
-  CORDON_TRY_VOID(write_file_atomically(constitution_dir / "10-bench.toml", rules));
-  testing::ApprovaldProcessOptions options;
-  options.directory = directory.path();
-  options.audit_socket = auditd.socket_path();
-  options.secretsd_socket = secretsd.socket_path();
-  options.constitution_dir = constitution_dir;
-  testing::ApprovaldProcess approvald(options);
-  CORDON_TRY_VOID(approvald.start());
+  bench::GateStack stack(directory.path());
+  CORDON_TRY_VOID(stack.start(rules));
 
   std::vector<std::string> sequential, concurrent, appends;
   for (std::size_t i = 0; i < count; ++i) {
@@ -116,11 +96,11 @@ Result<Json> run(bool quick) {
                           .dump());
   }
   progress("decisions, one client, " + std::to_string(count) + " requests");
-  auto latency = CORDON_TRY(bench::run_posts(approvald.socket_path(), "/v1/decisions", sequential, 1, 201));
+  auto latency = CORDON_TRY(bench::run_posts(stack.approvald.socket_path(), "/v1/decisions", sequential, 1, 201));
   progress("decisions, " + std::to_string(clients) + " clients, " + std::to_string(count) + " requests");
-  auto throughput = CORDON_TRY(bench::run_posts(approvald.socket_path(), "/v1/decisions", concurrent, clients, 201));
+  auto throughput = CORDON_TRY(bench::run_posts(stack.approvald.socket_path(), "/v1/decisions", concurrent, clients, 201));
   progress("the peer: durable audit appends, one client, " + std::to_string(count) + " requests");
-  auto peer = CORDON_TRY(bench::run_posts(auditd.socket_path(), "/v1/events", appends, 1, 201));
+  auto peer = CORDON_TRY(bench::run_posts(stack.auditd.socket_path(), "/v1/events", appends, 1, 201));
   for (const auto& output : latency.outputs)
     if (output.find("\"verdict\":\"allow\"") == std::string::npos) return fail(Errc::integrity, "a decision was not allow: " + output);
 
