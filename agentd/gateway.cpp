@@ -277,7 +277,7 @@ Json Gateway::execute(Call& call, Tool& tool, const Execution& execution) {
   log_metrics(call, output ? "ok" : errc_name(output.error().code), ms);
   if (!output) {
     (void)record(call, "tool.executed", {{"mode", mode}, {"outcome", "error"}, {"error", output.error().message}, {"ms", elapsed}});
-    return text_result(spec_name(tool) + " failed: " + output.error().message, true);
+    return text_result(tool.spec().name + " failed: " + output.error().message, true);
   }
 
   std::string text = std::move(output->text);
@@ -298,7 +298,7 @@ Json Gateway::execute(Call& call, Tool& tool, const Execution& execution) {
   // agent gets the result only when both are.
   auto keeping = std::async(std::launch::async, [&]() -> Result<void> {
     if (!output->untrusted) return ok();
-    CORDON_TRY_VOID(m_runs.add_span(call.run.id, spec_name(tool), text));
+    CORDON_TRY_VOID(m_runs.add_span(call.run.id, tool.spec().name, text));
     {
       std::lock_guard lock(m_spans_mutex);
       if (const auto cached = m_spans.find(call.run.id); cached != m_spans.end()) cached->second->add(text);
@@ -323,8 +323,6 @@ Json Gateway::execute(Call& call, Tool& tool, const Execution& execution) {
   if (!flags.empty()) result["_meta"]["cordon/injection_flags"] = flags;
   return result;
 }
-
-std::string Gateway::spec_name(const Tool& tool) { return tool.spec().name; }
 
 Result<std::shared_ptr<untrusted::UntrustedSpans>> Gateway::spans_of(const std::string& run_id) {
   // Loaded under the lock, so that a span kept meanwhile is either in what is loaded or added

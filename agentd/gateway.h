@@ -67,7 +67,6 @@ private:
   Json execute(Call& call, Tool& tool, const Execution& execution);
   // Replaces every occurrence of a leased value in what the agent and the ledger would see.
   static void redact(ToolOutput& output, std::string_view secret);
-  static std::string spec_name(const Tool& tool);
   // The one log line per call: {tool_name, ms, code, iter} only (DESIGN.md §6).
   void log_metrics(const Call& call, std::string_view code, double ms);
   // Records a refusal and answers it to the agent as an isError result.
