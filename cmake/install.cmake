@@ -6,6 +6,7 @@ include(GNUInstallDirs)
 
 install(TARGETS cordon-auditd cordon-secretsd cordon-approvald cordon-agentd
         RUNTIME DESTINATION ${CMAKE_INSTALL_LIBEXECDIR}/cordon)
+install(TARGETS cordon-provision RUNTIME DESTINATION ${CMAKE_INSTALL_LIBEXECDIR}/cordon)
 install(TARGETS cordonctl cordon-mcp cordon-audit cordon-policy
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 

@@ -98,8 +98,10 @@ void write_stderr(const std::string& line) {
 bool write_journal(Level level, std::string_view message, Fields fields) {
   static const std::string identifier =
       std::string("SYSLOG_IDENTIFIER=") + program_invocation_short_name;
+  // The fields are in MESSAGE= too, so `journalctl -u` shows why, not only what; each is also
+  // a CORDON_<KEY>= field of its own for queries.
   std::string message_field = "MESSAGE=";
-  message_field += message;
+  message_field += format_message(message, fields);
   std::string priority_field = "PRIORITY=";
   priority_field += level_priority(level);
 
@@ -131,10 +133,15 @@ void set_level(Level level) { level_threshold().store(static_cast<int>(level)); 
 bool enabled(Level level) { return static_cast<int>(level) >= level_threshold().load(); }
 
 std::string format_line(Level level, std::string_view message, Fields fields) {
-  std::string line;
-  line.reserve(16 + message.size() + fields.size() * 24);
-  line += level_name(level);
+  std::string line(level_name(level));
   line += ' ';
+  line += format_message(message, fields);
+  return line;
+}
+
+std::string format_message(std::string_view message, Fields fields) {
+  std::string line;
+  line.reserve(message.size() + fields.size() * 24);
   append_escaped(line, message);
   for (const Field& field : fields) {
     line += ' ';

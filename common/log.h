@@ -48,6 +48,9 @@ bool enabled(Level level);
 // that is empty or holds spaces, quotes, '=' or control characters is double-quoted with escapes.
 std::string format_line(Level level, std::string_view message, Fields fields);
 
+// format_line without the level: "message key=value ...", journald's MESSAGE= for the record.
+std::string format_message(std::string_view message, Fields fields);
+
 // The journald field name for a structured key: "CORDON_" + upper-cased key.
 std::string journal_field_name(std::string_view key);
 

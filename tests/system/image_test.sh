@@ -1,31 +1,42 @@
 #!/usr/bin/env bash
-# tests/system/image_test.sh BUILD_DIR — the appliance's root file system, built twice.
+# tests/system/image_test.sh BUILD_DIR IMAGE_DIR — the appliance image, built a second time.
 #
-# 1. image/build twice, into different directories, from the same lock and tree: rootfs.tar,
-#    vmlinuz and initrd.img have the same sha256 (image/build itself fails if what it
-#    installed differs from image/packages.lock).
-# 2. What is in it: the cordon package with its units, the four daemons' system users with
+# 1. IMAGE_DIR holds an image/build output (the system.image.build test writes it); image/build
+#    again, into another directory, from the same lock and tree: disk.raw, rootfs.tar, vmlinuz
+#    and initrd.img have the same sha256 (image/build itself fails if what it installed differs
+#    from image/packages.lock).
+# 2. The disk: a GPT with the ESP, the EROFS root and the ext4 state partition, by label.
+# 3. What is in it: the cordon package with its units, the four daemons' system users with
 #    distinct uids, and nothing the appliance does not need (no SSH server, no apt).
 set -euo pipefail
 
-[ $# -eq 1 ] || { echo "usage: image_test.sh BUILD_DIR" >&2; exit 2; }
+[ $# -eq 2 ] || { echo "usage: image_test.sh BUILD_DIR IMAGE_DIR" >&2; exit 2; }
 root=$(cd "$(dirname "$0")/../.." && pwd)
+one=$(cd "$2" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 failures=0
 fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
 
-"$root/image/build" "$1" "$work/one" >"$work/one.log" 2>&1 || { cat "$work/one.log" >&2; exit 1; }
 "$root/image/build" "$1" "$work/two" >"$work/two.log" 2>&1 || { cat "$work/two.log" >&2; exit 1; }
-cat "$work/one/SHA256SUMS"
-if diff "$work/one/SHA256SUMS" "$work/two/SHA256SUMS" >&2; then
+cat "$one/SHA256SUMS"
+if diff "$one/SHA256SUMS" "$work/two/SHA256SUMS" >&2; then
   echo "reproducible: two builds are byte-identical"
 else
   fail "two image builds differ"
 fi
+rm -rf "$work/two"
+
+table=$(sfdisk --dump "$one/disk.raw")
+for part in "type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B.*name=\"cordon-esp\"" \
+            "type=0FC63DAF-8483-4772-8E79-3D69D8477DE4.*name=\"cordon-root\"" \
+            "type=0FC63DAF-8483-4772-8E79-3D69D8477DE4.*name=\"cordon-state\""; do
+  grep -q -E "$part" <<<"$table" || fail "the disk has no partition matching $part"
+done
+[ "$(grep -c '^/' <<<"$table")" -eq 3 ] || fail "the disk does not have exactly three partitions"
 
 listing=$work/listing
-tar tf "$work/one/rootfs.tar" >"$listing"
+tar tf "$one/rootfs.tar" >"$listing"
 for path in ./usr/libexec/cordon/cordon-secretsd ./usr/libexec/cordon/cordon-agentd \
             ./usr/lib/systemd/system/cordon.target ./usr/lib/systemd/system/cordon-auditd-auditor.socket \
             ./usr/bin/cordonctl; do
@@ -36,7 +47,7 @@ for path in ./usr/sbin/sshd ./usr/bin/apt ./usr/bin/apt-get; do
   if grep -q -F -x -- "$path" "$listing"; then fail "the image holds $path"; fi
 done
 
-tar xf "$work/one/rootfs.tar" -C "$work" ./etc/passwd ./etc/group
+tar xf "$one/rootfs.tar" -C "$work" ./etc/passwd ./etc/group
 uids=()
 for user in cordon-audit cordon-secrets cordon-approve cordon-agent; do
   uid=$(awk -F: -v u="$user" '$1 == u { print $3 }' "$work/etc/passwd")

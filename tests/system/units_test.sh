@@ -37,7 +37,7 @@ cp -an /usr/lib/systemd/system/. "$vroot/usr/lib/systemd/system/"
 cp /usr/bin/kill "$vroot/usr/bin/"
 units=()
 for unit in "$vroot"/usr/lib/systemd/system/cordon*; do units+=("$unit"); done
-[ ${#units[@]} -ge 11 ] || fail "expected at least 11 Cordon units in the package, found ${#units[@]}"
+[ ${#units[@]} -ge 13 ] || fail "expected at least 13 Cordon units in the package, found ${#units[@]}"
 if ! output=$(systemd-analyze verify --root="$vroot" "${units[@]}" 2>&1); then
   fail "systemd-analyze verify failed: $output"
 elif [ -n "$output" ]; then

@@ -18,6 +18,12 @@ TEST_CASE("log lines put the level, the message and key=value fields on one line
   CHECK(log::format_line(log::Level::error, "failed", {}) == "error failed");
 }
 
+TEST_CASE("journald's MESSAGE is the line without its level, so journalctl shows the reason") {
+  CHECK(log::format_message("cannot start", {{"error", "cannot open the workspace's trash"}}) ==
+        "cannot start error=\"cannot open the workspace's trash\"");
+  CHECK(log::format_message("serving", {}) == "serving");
+}
+
 TEST_CASE("log lines escape control characters and quote awkward values") {
   CHECK(log::format_line(log::Level::warn, "two\nlines", {{"reason", "has space"}, {"empty", ""}}) ==
         "warn two\\nlines reason=\"has space\" empty=\"\"");

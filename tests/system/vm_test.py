@@ -1,0 +1,197 @@
+#!/usr/bin/env python3
+"""tests/system/vm_test.py IMAGE_DIR BUILD_DIR — the appliance, booted.
+
+Boots IMAGE_DIR/disk.raw (image/build) in qemu with a software TPM and a config drive holding a
+provisioning bundle, then checks, from the host and on the operator's console:
+
+1. first boot provisions the tenant: the console shows the verifier key and URLs, and all four
+   daemons are active;
+2. four distinct users run them; secretsd's network namespace is not agentd's and holds only
+   loopback (so do auditd's and approvald's);
+3. agentd's user can't read another daemon's state, can't use secretsd's admin API (the
+   daemon's peer check refuses it), and a user outside the socket groups can't even connect;
+4. the auditor pulls the ledger through the forwarded HTTPS port (bearer token, the pinned
+   certificate) and cordon-audit verifies it offline against the verifier key the console
+   printed, and `tenant.provisioned` is in it with the key fingerprints;
+5. after a power cycle (the TPM keeps its state, its PCRs reset) secretsd unseals its KEK again,
+   the daemons come back without provisioning again, the secrets are still listed, and the
+   ledger, pulled again, extends the first copy consistently and verifies.
+"""
+
+import hashlib
+import json
+import os
+import re
+import secrets
+import base64
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import vm  # noqa: E402
+
+DAEMONS = ["auditd", "secretsd", "approvald", "agentd"]
+USERS = {"auditd": "cordon-audit", "secretsd": "cordon-secrets", "approvald": "cordon-approve", "agentd": "cordon-agent"}
+check = vm.Checks()
+
+
+def console_password_hash(password):
+    return subprocess.run(["openssl", "passwd", "-6", "-salt", "cordonvmtest", password],
+                          check=True, capture_output=True, text=True).stdout.strip()
+
+
+def bundle(token):
+    totp = base64.b32encode(secrets.token_bytes(20)).decode().rstrip("=")
+    return f'''bundle_version = 1
+tenant = "vmtest"
+public_host = "cordon.test"
+san = ["127.0.0.1", "10.0.2.15"]
+dry_run_days = 7
+
+[admin]
+console_password_sha512 = "{console_password_hash(vm.CONSOLE_PASSWORD)}"
+
+[kek]
+custody = "tpm"
+
+[auditors]
+bearer_token_sha256 = ["{hashlib.sha256(token.encode()).hexdigest()}"]
+
+[[approvers]]
+name = "alice"
+email = "alice@vmtest.invalid"
+groups = ["approvers"]
+totp_secret = "{totp}"
+
+[[secrets]]
+name = "demo-token"
+tools = ["http.request"]
+value = "demo-secret-value-{secrets.token_hex(8)}"
+'''
+
+
+def main_pids(v):
+    pids = {}
+    for d in DAEMONS:
+        pids[d] = v.out("systemctl show -P MainPID cordon-%s.service" % d).strip()
+    return pids
+
+
+def check_running(v, label, timeout=180):
+    """All four daemons active (polling: the console's login prompt can come before them)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        out = v.run("systemctl is-active cordon-auditd.service cordon-secretsd.service "
+                    "cordon-approvald.service cordon-agentd.service", check=False)[1]
+        if out.split() == ["active"] * 4 or time.monotonic() > deadline:
+            break
+        time.sleep(2)
+    check(out.split() == ["active"] * 4, "%s: all four daemons are active (%s)" % (label, " ".join(out.split())))
+
+
+def pull_and_verify(build, v, copy, ca, token_file, key, label):
+    url = "https://127.0.0.1:%d" % v.auditor_port
+    audit = os.path.join(build, "bin", "cordon-audit")
+    pull = subprocess.run([audit, "pull", "--url", url, "--ca", ca, "--token-file", token_file, "--dir", copy],
+                          capture_output=True, text=True)
+    check(pull.returncode == 0, "%s: cordon-audit pull through the forwarded port (%s)" % (label, (pull.stdout + pull.stderr).strip()[-300:]))
+    verify = subprocess.run([audit, "verify", "--dir", copy, "--key", key, "--origin", "vmtest.cordon.local/audit"],
+                            capture_output=True, text=True)
+    check(verify.returncode == 0, "%s: cordon-audit verify offline with the console's verifier key (%s)"
+          % (label, (verify.stdout + verify.stderr).strip()[-300:]))
+
+
+def events(build, copy):
+    out = subprocess.run([os.path.join(build, "bin", "cordon-audit"), "export", "--dir", copy],
+                         check=True, capture_output=True, text=True).stdout
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def main():
+    image, build = sys.argv[1], sys.argv[2]
+    work = tempfile.mkdtemp(prefix="cordon-vm-")
+    keep = os.environ.get("CORDON_KEEP_VM") == "1"
+    token = secrets.token_hex(24)
+    token_file = os.path.join(work, "auditor.token")
+    with open(token_file, "w") as f:
+        f.write(token)
+    v = vm.Vm(image, os.path.join(work, "vm"), bundle_text=bundle(token))
+    try:
+        # 1. First boot.
+        v.start()
+        m = v.wait_console(r"Cordon is provisioned for tenant vmtest\.(?s:.*?)verifier key:\s+(\S+)", 600)
+        key = m.group(1)
+        print("first boot: provisioned %.0f s after power-on; verifier key %s" % (time.monotonic() - v.powered_on, key))
+        v.login()
+        check_running(v, "first boot")
+
+        # 2. Users and network namespaces.
+        pids = main_pids(v)
+        users = {d: v.out("stat -c %%U /proc/%s" % pids[d]).strip() for d in DAEMONS}
+        check(users == USERS, "four daemons, four users: %s" % users)
+        netns = {d: v.out("readlink /proc/%s/ns/net" % pids[d]).strip() for d in DAEMONS}
+        check(netns["secretsd"] != netns["agentd"], "secretsd's network namespace (%s) is not agentd's (%s)" % (netns["secretsd"], netns["agentd"]))
+        for d in ("secretsd", "auditd", "approvald"):
+            links = v.out("tail -n +3 /proc/%s/net/dev | cut -d: -f1 | tr -d ' '" % pids[d]).split()
+            check(links == ["lo"], "%s's network namespace holds only loopback: %s" % (d, links))
+
+        # 3. agentd's user against the others' state and sockets.
+        as_agent = "setpriv --reuid=cordon-agent --regid=cordon-agent --init-groups "
+        for d in ("secretsd", "auditd", "approvald"):
+            rc, out = v.run(as_agent + "ls /var/lib/cordon/%s" % d, check=False)
+            check(rc != 0 and "Permission denied" in out, "agentd's user can't read %s's state: %s" % (d, out.strip()))
+        rc, out = v.run(as_agent + "cordonctl secrets list", check=False)
+        check(rc != 0 and ("403" in out or "forbidden" in out.lower() or "denied" in out.lower()),
+              "secretsd refuses agentd's user its admin API: %s" % out.strip())
+        rc, out = v.run("setpriv --reuid=nobody --regid=nogroup --clear-groups cordonctl secrets list", check=False)
+        check(rc != 0 and "ermission denied" in out, "a user outside the socket groups can't connect to secretsd: %s" % out.strip())
+        out = v.out("cordonctl secrets list")
+        check("demo-token" in out and "totp.alice" in out, "the bundle's secret and the approver's second factor are enrolled")
+
+        # 4. The auditor's pull, through the forwarded port.
+        ca = os.path.join(work, "server.crt")
+        with open(ca, "w") as f:
+            f.write(v.out("cat /etc/cordon/tls/server.crt"))
+        copy = os.path.join(work, "audit-copy")
+        pull_and_verify(build, v, copy, ca, token_file, key, "first boot")
+        provisioned = [e for e in events(build, copy) if e.get("kind") == "tenant.provisioned"]
+        check(len(provisioned) == 1, "the ledger holds one tenant.provisioned event")
+        if provisioned:
+            data = provisioned[0].get("data", {})
+            check(data.get("tenant") == "vmtest" and data.get("keys"), "tenant.provisioned names the tenant and the key fingerprints")
+            check("demo-secret-value" not in json.dumps(provisioned[0]), "tenant.provisioned holds no secret value")
+
+        # 5. A power cycle.
+        v.run("sync")
+        v.close_shell()
+        v.kill()
+        v.tpm.stop()
+        since = len(v.console())
+        v.start()
+        v.wait_console(r"cordon login:", 600, since=since)
+        v.login()
+        check_running(v, "after reboot")
+        again = v.run("journalctl -b -u cordon-provision.service -u cordon-enroll.service --no-pager -q", check=False)[1]
+        check("Condition" in again or again.strip() == "" or "skipped" in again.lower(),
+              "provisioning did not run again: %s" % again.strip()[-200:])
+        custody = v.out("journalctl -b -u cordon-secretsd.service --no-pager -o cat")
+        check("tpm" in custody.lower(), "secretsd unsealed its KEK from the TPM again")
+        out = v.out("cordonctl secrets list")
+        check("demo-token" in out, "the secrets survive the reboot")
+        pull_and_verify(build, v, copy, ca, token_file, key, "after reboot")
+    except Exception as error:  # a failure of the harness itself is a failure of the test
+        check.broke(error, v)
+    finally:
+        v.stop()
+        if keep:
+            print("kept", work)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    check.finish("vm")
+
+
+if __name__ == "__main__":
+    main()
