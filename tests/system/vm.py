@@ -74,14 +74,14 @@ class Vm:
                  credentials=None):
         """`bundle_text` goes on a config drive; `credentials` ({name: bytes}) are passed as
         systemd system credentials in SMBIOS type 11 strings, as a hypervisor would."""
-        self.image_dir = image_dir
+        self.image_dir = os.path.abspath(image_dir)
         self.work = work
         self.uefi = uefi
         self.memory_mib = memory_mib
         os.makedirs(work, exist_ok=True)
         self.disk = os.path.join(work, "disk.qcow2")
         subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw",
-                        "-b", os.path.join(image_dir, "disk.raw"), self.disk], check=True)
+                        "-b", os.path.join(self.image_dir, "disk.raw"), self.disk], check=True)
         self.config_drive = None
         if bundle_text is not None:
             self.config_drive = os.path.join(work, "config.img")
@@ -104,10 +104,12 @@ class Vm:
         for p in (self.shell_sock,):
             if os.path.exists(p):
                 os.unlink(p)
+        # cache=writeback: the guest's flushes reach the host file, so killing qemu (a power
+        # cut) keeps exactly what the guest had made durable.
         args = ["qemu-system-x86_64", "-machine", "q35", "-accel", "tcg", "-cpu", "max",
                 "-smp", "2", "-m", str(self.memory_mib), "-uuid", self.uuid,
                 "-display", "none", "-no-reboot", "-nodefaults",
-                "-drive", "file=%s,format=qcow2,if=virtio,cache=unsafe" % self.disk,
+                "-drive", "file=%s,format=qcow2,if=virtio,cache=writeback" % self.disk,
                 "-chardev", "file,id=ser0,path=%s,append=on" % self.console_log,
                 "-serial", "chardev:ser0",
                 "-device", "virtio-serial-pci",
