@@ -18,12 +18,13 @@ provisioning bundle, then checks, from the host and on the operator's console:
    the daemons come back without provisioning again, the secrets are still listed, and the
    ledger, pulled again, extends the first copy consistently and verifies;
 7. after a TPM reset secretsd refuses to start, saying the TPM is why.
+
+CORDON_KEEP_VM=1 keeps the VM's directory (console log, disk overlay, TPM state) for a look.
 """
 
 import hashlib
 import json
 import os
-import re
 import secrets
 import base64
 import shutil
