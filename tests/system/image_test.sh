@@ -24,6 +24,7 @@ if diff "$one/SHA256SUMS" "$work/two/SHA256SUMS" >&2; then
   echo "reproducible: two builds are byte-identical"
 else
   fail "two image builds differ"
+  python3 "$root/tests/system/tar_diff.py" "$one/rootfs.tar" "$work/two/rootfs.tar" >&2 || true
 fi
 rm -rf "$work/two"
 
@@ -43,6 +44,10 @@ for path in ./usr/libexec/cordon/cordon-secretsd ./usr/libexec/cordon/cordon-age
   grep -q -F -x -- "$path" "$listing" || fail "missing from the image: $path"
 done
 grep -q '^\./boot/vmlinuz-' "$listing" || fail "no kernel in the image"
+# mmdebstrap copies the build host's resolv.conf in; the image must carry its own instead.
+tar xf "$one/rootfs.tar" -C "$work" ./etc/resolv.conf
+cmp -s "$work/etc/resolv.conf" "$root/image/rootfs/etc/resolv.conf" ||
+  fail "the image's /etc/resolv.conf is not image/rootfs/etc/resolv.conf"
 for path in ./usr/sbin/sshd ./usr/bin/apt ./usr/bin/apt-get; do
   if grep -q -F -x -- "$path" "$listing"; then fail "the image holds $path"; fi
 done
