@@ -48,6 +48,7 @@ grep -q '^\./boot/vmlinuz-' "$listing" || fail "no kernel in the image"
 tar xf "$one/rootfs.tar" -C "$work" ./etc/resolv.conf
 cmp -s "$work/etc/resolv.conf" "$root/image/rootfs/etc/resolv.conf" ||
   fail "the image's /etc/resolv.conf is not image/rootfs/etc/resolv.conf"
+if grep -q '\.deb$' "$listing"; then fail "the image holds a package file: $(grep '\.deb$' "$listing" | head -1)"; fi
 for path in ./usr/sbin/sshd ./usr/bin/apt ./usr/bin/apt-get; do
   if grep -q -F -x -- "$path" "$listing"; then fail "the image holds $path"; fi
 done
