@@ -44,8 +44,8 @@ for path in ./usr/libexec/cordon/cordon-secretsd ./usr/libexec/cordon/cordon-age
   grep -q -F -x -- "$path" "$listing" || fail "missing from the image: $path"
 done
 grep -q '^\./boot/vmlinuz-' "$listing" || fail "no kernel in the image"
+tar xf "$one/rootfs.tar" -C "$work" ./etc/passwd ./etc/group ./etc/resolv.conf
 # mmdebstrap copies the build host's resolv.conf in; the image must carry its own instead.
-tar xf "$one/rootfs.tar" -C "$work" ./etc/resolv.conf
 cmp -s "$work/etc/resolv.conf" "$root/image/rootfs/etc/resolv.conf" ||
   fail "the image's /etc/resolv.conf is not image/rootfs/etc/resolv.conf"
 if grep -q '\.deb$' "$listing"; then fail "the image holds a package file: $(grep '\.deb$' "$listing" | head -1)"; fi
@@ -53,7 +53,6 @@ for path in ./usr/sbin/sshd ./usr/bin/apt ./usr/bin/apt-get; do
   if grep -q -F -x -- "$path" "$listing"; then fail "the image holds $path"; fi
 done
 
-tar xf "$one/rootfs.tar" -C "$work" ./etc/passwd ./etc/group
 uids=()
 for user in cordon-audit cordon-secrets cordon-approve cordon-agent; do
   uid=$(awk -F: -v u="$user" '$1 == u { print $3 }' "$work/etc/passwd")
