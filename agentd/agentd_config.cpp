@@ -68,7 +68,7 @@ Result<AgentdConfig> parse_agentd_config(const ConfigFile& file) {
   auto table = CORDON_TRY(file.table("agentd"));
   CORDON_TRY_VOID(table.require_known_keys({"socket", "socket_mode", "state_dir", "workspace", "audit_socket",
                                             "approvald_socket", "secretsd_socket", "markers_file", "approval_url",
-                                            "reinstate_window_s", "max_result_bytes", "databases", "http_hosts"}));
+                                            "reinstate_window_s", "max_result_bytes", "databases", "http_hosts", "remote"}));
   config.socket = CORDON_TRY(table.optional_string("socket")).value_or(config.socket);
   config.socket_mode = CORDON_TRY(optional_socket_mode(table)).value_or(config.socket_mode);
   config.state_dir = CORDON_TRY(table.optional_string("state_dir")).value_or(config.state_dir);
@@ -85,6 +85,8 @@ Result<AgentdConfig> parse_agentd_config(const ConfigFile& file) {
       CORDON_TRY(table.optional_integer("max_result_bytes", 1024, 4 << 20)).value_or(static_cast<std::int64_t>(config.max_result_bytes)));
   config.databases = CORDON_TRY(parse_databases(table));
   config.http_hosts = CORDON_TRY(parse_http_hosts(table));
+  if (auto remote = CORDON_TRY(table.optional_table("remote")))
+    config.remote = CORDON_TRY(ipc::parse_credential_listener(*remote));
   return config;
 }
 

@@ -2,11 +2,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/config.h"
 #include "common/error.h"
+#include "common/ipc/credential_listener.h"
 #include "common/ipc/peer.h"
 
 namespace cordon::agentd {
@@ -51,6 +53,9 @@ struct AgentdConfig {
   std::size_t max_result_bytes = 256 << 10;    // a tool result the agent sees, 1 KiB .. 4 MiB
   std::vector<DatabaseConfig> databases;
   std::vector<HttpHostConfig> http_hosts;
+  // [agentd.remote]: MCP over HTTPS for agents on other hosts, authenticated by bearer token or
+  // client certificate. They get the role "agent" and so reach /mcp and /v1/status only.
+  std::optional<ipc::CredentialListenerConfig> remote;
 };
 
 Result<AgentdConfig> load_agentd_config(const std::string& path);

@@ -21,6 +21,7 @@
 #include "common/audit/audit_client.h"
 #include "common/files.h"
 #include "common/ipc/asio.h"
+#include "common/ipc/credential_listener.h"
 #include "common/ipc/termination.h"
 #include "common/ipc/unix_server.h"
 #include "common/log.h"
@@ -49,12 +50,14 @@ struct Daemon::Parts {
   std::unique_ptr<Gateway> gateway;
   std::unique_ptr<mcp::McpServer> mcp;
   std::unique_ptr<ipc::UnixServer> server;
+  std::unique_ptr<ipc::TlsServer> remote; // [agentd.remote]
   std::mutex timer_mutex;
   std::condition_variable timer_wake;
   bool stopping = false;
   std::thread hard_phases; // runs due hard phases of two-phase deletes
 
   ~Parts() {
+    if (remote) remote->stop();
     if (server) server->stop();
     {
       std::lock_guard lock(timer_mutex);
@@ -116,6 +119,10 @@ Result<std::unique_ptr<Daemon>> Daemon::start(AgentdConfig config) {
     p.server = CORDON_TRY(ipc::UnixServer::adopt(p.io, *fd, router, p.config.peers, limits));
   else
     p.server = CORDON_TRY(ipc::UnixServer::bind(p.io, p.config.socket, p.config.socket_mode, router, p.config.peers, limits));
+  // Remote agents reach the same routes with the role "agent": /mcp and /v1/status, never runs
+  // or pending deletes.
+  if (p.config.remote)
+    p.remote = CORDON_TRY(ipc::start_credential_listener(p.io, *p.config.remote, fds, "agentd-remote", "agent", router, limits));
   for (unsigned i = 0; i < io_threads; ++i) p.threads.emplace_back([&io = p.io] { io.run(); });
   // Hard phases run only once their tool.hard_phase event is durable; one the ledger refuses
   // stays pending and is tried again.

@@ -129,6 +129,7 @@ Result<AuditAck> Gateway::record(const Call& call, const std::string& kind, Json
   event.actor_id = call.run.agent;
   event.run_id = call.run.id;
   data["tool"] = call.tool;
+  data["principal"] = call.context.principal; // which credential the agent came with
   if (!call.decision_id.empty()) data["decision_id"] = call.decision_id;
   event.data = std::move(data);
   return m_audit.record(event);

@@ -78,15 +78,15 @@ std::shared_ptr<ipc::Router> make_router(mcp::McpServer& mcp, RunStore& runs, Tw
   mcp::McpServer* server = &mcp;
   RunStore* store = &runs;
   AuditClient* ledger = &audit;
-  router->add(Method::post, "/mcp", {"agent"}, [server](const Request& request, const Peer&, Responder respond) {
+  router->add(Method::post, "/mcp", {"agent"}, [server](const Request& request, const Peer& peer, Responder respond) {
     mcp::Incoming incoming{request.body, header_of(request, "mcp-session-id"), header_of(request, "mcp-protocol-version"),
-                           header_of(request, "cordon-run-id")};
+                           header_of(request, "cordon-run-id"), peer.principal};
     server->handle(incoming, [respond](mcp::Outgoing out) { respond(mcp_response(out)); });
   });
-  router->add(Method::delete_, "/mcp", {"agent"}, [server](const Request& request, const Peer&, Responder respond) {
+  router->add(Method::delete_, "/mcp", {"agent"}, [server](const Request& request, const Peer& peer, Responder respond) {
     const auto session = header_of(request, "mcp-session-id");
     if (!session) return respond(ipc::problem_response(400, Errc::invalid_argument, "no Mcp-Session-Id"));
-    if (!server->close_session(*session)) return respond(ipc::problem_response(404, Errc::not_found, "unknown session"));
+    if (!server->close_session(*session, peer.principal)) return respond(ipc::problem_response(404, Errc::not_found, "unknown session"));
     respond(ipc::Response{204, {}, {}, {}});
   });
   router->add(Method::post, "/v1/runs", {"admin", "integration"},

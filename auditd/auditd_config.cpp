@@ -5,32 +5,6 @@
 namespace cordon::auditd {
 namespace {
 
-Result<AuditorListenerConfig> parse_auditor(const ConfigFile& table) {
-  CORDON_TRY_VOID(table.require_known_keys(
-      {"listen", "address_file", "cert", "key", "client_ca", "bearer_token_sha256"}));
-  AuditorListenerConfig out;
-  out.listen = CORDON_TRY(table.optional_string("listen")).value_or("");
-  out.address_file = CORDON_TRY(table.optional_string("address_file")).value_or("");
-  out.cert = CORDON_TRY(table.string("cert"));
-  out.key = CORDON_TRY(table.string("key"));
-  out.client_ca = CORDON_TRY(table.optional_string("client_ca")).value_or("");
-  out.bearer_token_sha256 =
-      CORDON_TRY(table.optional_string_list("bearer_token_sha256")).value_or(std::vector<std::string>{});
-  for (const auto& digest : out.bearer_token_sha256) {
-    if (digest.size() != 64 || digest.find_first_not_of("0123456789abcdef") != std::string::npos)
-      return fail(Errc::invalid_argument,
-                  fmt::format("{}: auditd.auditor.bearer_token_sha256 holds a value that is not "
-                              "64 lowercase hex digits",
-                              table.source()));
-  }
-  if (out.client_ca.empty() && out.bearer_token_sha256.empty())
-    return fail(Errc::invalid_argument,
-                fmt::format("{}: auditd.auditor needs client_ca or bearer_token_sha256, or no "
-                            "auditor could ever authenticate",
-                            table.source()));
-  return out;
-}
-
 // A sink's destination: required and non-empty (an empty DSN would make libpq fall back to its
 // environment defaults, an empty path names no file).
 Result<std::string> sink_destination(const ConfigFile& table, std::string_view key) {
@@ -95,7 +69,7 @@ Result<AuditdConfig> parse_auditd_config(const ConfigFile& file) {
       CORDON_TRY(table.optional_integer("segment_bytes", 1 << 16, std::int64_t{1} << 40))
           .value_or(std::int64_t{64} << 20));
   if (auto auditor = CORDON_TRY(table.optional_table("auditor")))
-    config.auditor = CORDON_TRY(parse_auditor(*auditor));
+    config.auditor = CORDON_TRY(ipc::parse_credential_listener(*auditor));
   if (auto sinks = CORDON_TRY(table.optional_table_list("sinks"))) {
     for (const auto& sink : *sinks) config.sinks.push_back(CORDON_TRY(parse_sink(sink)));
   }

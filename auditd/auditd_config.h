@@ -8,21 +8,13 @@
 
 #include "common/config.h"
 #include "common/error.h"
+#include "common/ipc/credential_listener.h"
 #include "common/ipc/peer.h"
 
 namespace cordon::auditd {
 
 // The auditor HTTPS listener ([auditd.auditor]). Socket-activated in production (the fd named
 // "auditor"); `listen` is used only when no such fd was passed.
-struct AuditorListenerConfig {
-  std::string listen;       // "127.0.0.1:8443"; port 0 picks a free one
-  std::string address_file; // optional: where to write the bound "host:port"
-  std::string cert;         // server certificate chain, PEM
-  std::string key;          // its private key, PEM
-  std::string client_ca;    // optional: CA whose client certificates authenticate auditors
-  std::vector<std::string> bearer_token_sha256; // hex SHA-256 of accepted bearer tokens
-};
-
 struct SinkConfig {
   enum class Type { postgres, jsonl };
   Type type = Type::jsonl;
@@ -46,7 +38,7 @@ struct AuditdConfig {
   std::string secretsd_socket = "/run/cordon/secretsd.sock";
   std::chrono::milliseconds checkpoint_interval{10'000};
   std::uint64_t segment_bytes = std::uint64_t{64} << 20;
-  std::optional<AuditorListenerConfig> auditor;
+  std::optional<ipc::CredentialListenerConfig> auditor; // [auditd.auditor]
   std::vector<SinkConfig> sinks;
 };
 

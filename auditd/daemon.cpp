@@ -5,7 +5,6 @@
 
 #include <sys/stat.h>
 
-#include "auditd/auditor_listener.h"
 #include "auditd/checkpointer.h"
 #include "auditd/ledger/checkpoint_signer.h"
 #include "auditd/ledger/ledger.h"
@@ -43,7 +42,7 @@ struct Daemon::Parts {
   std::unique_ptr<Checkpointer> checkpoints;
   std::unique_ptr<AuditServices> services;
   std::unique_ptr<ipc::UnixServer> unix_server;
-  std::unique_ptr<AuditorListener> auditor;
+  std::unique_ptr<ipc::TlsServer> auditor;
 
   ~Parts() {
     if (unix_server) unix_server->stop();
@@ -120,7 +119,8 @@ Result<std::unique_ptr<Daemon>> Daemon::start(AuditdConfig config) {
   auto fds = CORDON_TRY(systemd::listen_fds());
   p.unix_server = CORDON_TRY(open_unix_server(p.io, p.config, fds, make_local_router(*p.services)));
   if (p.config.auditor)
-    p.auditor = CORDON_TRY(AuditorListener::start(p.io, *p.config.auditor, fds, make_auditor_router(*p.services)));
+    p.auditor = CORDON_TRY(ipc::start_credential_listener(p.io, *p.config.auditor, fds, "auditor", "auditor",
+                                                          make_auditor_router(*p.services)));
 
   const bool key_ready = p.signer->ready();
   const Json verifier = key_ready ? Json(p.signer->verifier_key().to_string()) : Json();

@@ -41,6 +41,10 @@ void McpServer::handle(const Incoming& incoming, std::function<void(Outgoing)> d
     return done(refuse(404, message->id, rpc_code::invalid_request,
                        "unknown or expired session: initialize again"));
   }
+  // A session id that leaked to another agent is worth nothing to it.
+  if (incoming.principal != session->principal) {
+    return done(refuse(403, message->id, rpc_code::invalid_request, "this session was opened by another agent"));
+  }
   if (incoming.protocol_version && *incoming.protocol_version != session->protocol_version) {
     return done(refuse(400, message->id, rpc_code::invalid_request,
                        "MCP-Protocol-Version " + *incoming.protocol_version +
@@ -82,7 +86,7 @@ void McpServer::initialize(const RpcMessage& message, const Incoming& incoming,
   }
   const std::string requested = version->get<std::string>();
   const std::string agreed = is_supported_protocol_version(requested) ? requested : std::string(latest_protocol_version);
-  auto session = m_sessions.open(agreed, *incoming.run_id, (*client)["name"].get<std::string>());
+  auto session = m_sessions.open(agreed, *incoming.run_id, (*client)["name"].get<std::string>(), incoming.principal);
   if (!session) return done(refuse(500, message.id, rpc_code::internal_error, session.error().message));
 
   Json server_info = {{"name", m_info.name}, {"title", m_info.title}, {"version", m_info.version}};
@@ -132,7 +136,7 @@ void McpServer::call_tool(const RpcMessage& message, const Session& session,
     }
     arguments = *given;
   }
-  CallContext context{session.id, session.run_id, session.protocol_version};
+  CallContext context{session.id, session.run_id, session.protocol_version, session.principal};
   if (const auto meta = params.find("_meta"); meta != params.end()) {
     if (!meta->is_object()) {
       return done(refuse(200, message.id, rpc_code::invalid_params, "_meta must be an object"));

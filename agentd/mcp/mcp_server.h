@@ -23,6 +23,7 @@ struct CallContext {
   std::string session_id;
   std::string run_id;
   std::string protocol_version;
+  std::string principal; // who opened the session
   Json meta = Json::object(); // the request's params._meta (an object), e.g. "cordon/confidence"
 };
 
@@ -49,6 +50,7 @@ struct Incoming {
   std::optional<std::string> session_id;       // Mcp-Session-Id
   std::optional<std::string> protocol_version; // MCP-Protocol-Version
   std::optional<std::string> run_id;           // Cordon-Run-Id: the run a session is opened for
+  std::string principal;                       // who the transport authenticated ("agent:token-1a2b3c4d")
 };
 
 // The answer: an HTTP status, a JSON-RPC response body (none for 202), and the session id to
@@ -81,8 +83,11 @@ public:
 
   void handle(const Incoming& incoming, std::function<void(Outgoing)> done);
 
-  // HTTP DELETE of a session; false if unknown.
-  bool close_session(const std::string& id) { return m_sessions.close(id); }
+  // HTTP DELETE of a session by the principal that opened it; false if unknown or another's.
+  bool close_session(const std::string& id, const std::string& principal) {
+    const auto session = m_sessions.find(id);
+    return session && session->principal == principal && m_sessions.close(id);
+  }
   SessionTable& sessions() { return m_sessions; }
 
 private:

@@ -6,10 +6,10 @@
 namespace cordon::mcp {
 
 Result<Session> SessionTable::open(std::string protocol_version, std::string run_id,
-                                   std::string client_name) {
+                                   std::string client_name, std::string principal) {
   const auto random = CORDON_TRY(crypto::random_bytes(16));
   Session session{"mcp-" + to_hex(random), std::move(protocol_version), std::move(run_id),
-                  std::move(client_name)};
+                  std::move(client_name), std::move(principal)};
   std::lock_guard lock(m_mutex);
   m_order.push_front(session.id);
   m_sessions[session.id] = Entry{session, m_order.begin()};

@@ -18,6 +18,7 @@ struct Session {
   std::string protocol_version;
   std::string run_id;
   std::string client_name;
+  std::string principal;    // the authenticated peer that opened it; only it may use the session
   bool initialized = false; // notifications/initialized arrived
 };
 
@@ -29,7 +30,8 @@ public:
   explicit SessionTable(std::size_t capacity = 1024) : m_capacity(capacity) {}
 
   // A new session with a fresh id (Errc::internal if the system's randomness fails).
-  Result<Session> open(std::string protocol_version, std::string run_id, std::string client_name);
+  Result<Session> open(std::string protocol_version, std::string run_id, std::string client_name,
+                       std::string principal);
   // The session, refreshed as most recently used; nullopt if unknown or forgotten.
   std::optional<Session> find(const std::string& id);
   void mark_initialized(const std::string& id);

@@ -73,3 +73,31 @@ TEST_CASE("bad agentd settings are refused naming the key") {
   REQUIRE_FALSE(unknown);
   CHECK_THAT(unknown.error().message, Catch::Contains("colour"));
 }
+
+TEST_CASE("the remote agent listener is optional and needs a certificate and a way to authenticate agents") {
+  auto none = parse("");
+  REQUIRE(none);
+  CHECK_FALSE(none->remote);
+
+  const std::string cert_and_key = "[agentd.remote]\ncert = \"/c.pem\"\nkey = \"/k.pem\"\n";
+  auto with_token = parse(cert_and_key + "bearer_token_sha256 = [\"" + std::string(64, 'a') + "\"]\n");
+  REQUIRE(with_token);
+  REQUIRE(with_token->remote);
+  CHECK(with_token->remote->listen.empty()); // socket-activated on the appliance
+  CHECK(with_token->remote->cert == "/c.pem");
+  CHECK(with_token->remote->bearer_token_sha256 == std::vector<std::string>{std::string(64, 'a')});
+  auto with_ca = parse(cert_and_key + "client_ca = \"/ca.pem\"\nlisten = \"127.0.0.1:7443\"\n");
+  REQUIRE(with_ca);
+  CHECK(with_ca->remote->client_ca == "/ca.pem");
+  CHECK(with_ca->remote->listen == "127.0.0.1:7443");
+
+  require_refused(cert_and_key, "agentd.remote needs client_ca or bearer_token_sha256");
+  require_refused(cert_and_key + "bearer_token_sha256 = [\"" + std::string(64, 'A') + "\"]\n",
+                  "agentd.remote.bearer_token_sha256");
+  auto no_key = parse("[agentd.remote]\ncert = \"/c.pem\"\nclient_ca = \"/ca.pem\"\n");
+  REQUIRE_FALSE(no_key);
+  CHECK(no_key.error().code == Errc::not_found);
+  auto unknown = parse(cert_and_key + "client_ca = \"/ca.pem\"\ntoken = \"secret\"\n");
+  REQUIRE_FALSE(unknown);
+  CHECK(unknown.error().code == Errc::unknown_field);
+}

@@ -42,8 +42,9 @@ struct Harness {
     REQUIRE(out);
     return *out;
   }
-  Outgoing send(const Json& message, std::optional<std::string> session, std::optional<std::string> run = std::nullopt) {
-    return send(Incoming{message.dump(), std::move(session), std::nullopt, std::move(run)});
+  Outgoing send(const Json& message, std::optional<std::string> session, std::optional<std::string> run = std::nullopt,
+                std::string principal = "agent:tester") {
+    return send(Incoming{message.dump(), std::move(session), std::nullopt, std::move(run), std::move(principal)});
   }
   std::string initialize(const std::string& run = "r-1", const std::string& version = "2025-11-25") {
     const Json request = {{"jsonrpc", "2.0"}, {"id", 0}, {"method", "initialize"},
@@ -114,7 +115,7 @@ TEST_CASE("messages after initialize need the session, its version and its run")
   auto other_run = h.send(request(2, "ping"), session, "r-2");
   CHECK(other_run.status == 403);
   CHECK(error_code(other_run) == rpc_code::invalid_request);
-  auto wrong_version = h.send(Incoming{request(2, "ping").dump(), session, "2025-06-18", std::nullopt});
+  auto wrong_version = h.send(Incoming{request(2, "ping").dump(), session, "2025-06-18", std::nullopt, "agent:tester"});
   CHECK(wrong_version.status == 400);
 
   auto ping = h.send(request(2, "ping"), session, "r-1");
@@ -123,8 +124,21 @@ TEST_CASE("messages after initialize need the session, its version and its run")
   CHECK((*ping.body)["id"] == 2);
 
   // A closed session is gone.
-  CHECK(h.server.close_session(session));
+  CHECK(h.server.close_session(session, "agent:tester"));
   CHECK(h.send(request(3, "ping"), session).status == 404);
+}
+
+TEST_CASE("a session is of use only to the principal that opened it") {
+  Harness h;
+  const std::string session = h.initialize();
+  auto stolen = h.send(request(2, "ping"), session, "r-1", "agent:token-0badc0de");
+  CHECK(stolen.status == 403);
+  CHECK(error_code(stolen) == rpc_code::invalid_request);
+  CHECK((*stolen.body)["error"]["message"] == "this session was opened by another agent");
+  CHECK_FALSE(h.server.close_session(session, "agent:token-0badc0de"));
+  // It still works for its owner, who can close it.
+  CHECK(h.send(request(3, "ping"), session, "r-1").status == 200);
+  CHECK(h.server.close_session(session, "agent:tester"));
 }
 
 TEST_CASE("notifications and responses are accepted without a body") {
@@ -167,7 +181,7 @@ TEST_CASE("unknown methods, a second initialize and malformed bodies get JSON-RP
   auto again = h.send(request(3, "initialize", {{"protocolVersion", "2025-11-25"}, {"clientInfo", {{"name", "c"}}}}),
                       session, "r-1");
   CHECK(again.status == 200); // a new session: initialize always opens one
-  auto garbage = h.send(Incoming{"{not json", session, std::nullopt, std::nullopt});
+  auto garbage = h.send(Incoming{"{not json", session, std::nullopt, std::nullopt, "agent:tester"});
   CHECK(garbage.status == 400);
   CHECK(error_code(garbage) == rpc_code::parse_error);
   CHECK((*garbage.body)["id"].is_null());
@@ -175,10 +189,10 @@ TEST_CASE("unknown methods, a second initialize and malformed bodies get JSON-RP
 
 TEST_CASE("the session table forgets the least recently used session beyond its capacity") {
   SessionTable table(2);
-  const auto a = *table.open("2025-11-25", "r-1", "a");
-  const auto b = *table.open("2025-11-25", "r-1", "b");
+  const auto a = *table.open("2025-11-25", "r-1", "a", "agent:a");
+  const auto b = *table.open("2025-11-25", "r-1", "b", "agent:a");
   CHECK(table.find(a.id)); // a is now the most recently used
-  const auto c = *table.open("2025-11-25", "r-1", "c");
+  const auto c = *table.open("2025-11-25", "r-1", "c", "agent:a");
   CHECK(table.size() == 2);
   CHECK(table.find(a.id));
   CHECK_FALSE(table.find(b.id));
