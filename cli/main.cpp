@@ -7,7 +7,17 @@
 
 #include "cli/mode_command.h"
 #include "cli/policy_command.h"
+#include "cli/runs_command.h"
 #include "cli/secrets_command.h"
+
+namespace {
+// The exit status of a sub-command: 0, or 1 with its error on stderr.
+int finish(const cordon::Result<void>& result) {
+  if (result) return 0;
+  std::cerr << "cordonctl: " << result.error().message << "\n";
+  return 1;
+}
+} // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"cordonctl: manage a Cordon appliance"};
@@ -46,32 +56,33 @@ int main(int argc, char** argv) {
   mode_group->add_option("--socket", mode.socket, "approvald's socket ($CORDON_APPROVALD_SOCKET)")->capture_default_str();
   mode_group->add_option("requested", mode.requested, "live")->check(CLI::IsMember({"live"}));
 
+  cordon::cli::RunsCommand runs;
+  if (const char* socket = std::getenv("CORDON_AGENTD_SOCKET")) runs.socket = socket;
+  auto* runs_group = app.add_subcommand("runs", "agentd's runs: what an agent's session acts for, with its trusted task");
+  runs_group->add_option("--socket", runs.socket, "agentd's socket ($CORDON_AGENTD_SOCKET)")->capture_default_str();
+  runs_group->require_subcommand(1);
+  auto* register_run = runs_group->add_subcommand("register", "register a run; prints its id on the first line");
+  register_run->add_option("--agent", runs.agent, "the agent's id, e.g. support-bot")->required();
+  register_run->add_option("--task", runs.task, "the trusted task text, as the operator states it")->required();
+  auto* show_run = runs_group->add_subcommand("show", "a run as agentd holds it: task, flags, untrusted spans");
+  show_run->add_option("id", runs.id, "the run's id")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
     return app.exit(error) == 0 ? 0 : 2;
   }
-  if (mode_group->parsed()) {
-    if (auto result = cordon::cli::run_mode_command(mode, std::cout); !result) {
-      std::cerr << "cordonctl: " << result.error().message << "\n";
-      return 1;
-    }
-    return 0;
+  if (mode_group->parsed()) return finish(cordon::cli::run_mode_command(mode, std::cout));
+  if (runs_group->parsed()) {
+    runs.action = register_run->parsed() ? cordon::cli::RunsCommand::Action::register_run : cordon::cli::RunsCommand::Action::show;
+    return finish(cordon::cli::run_runs_command(runs, std::cout));
   }
   if (policy_group->parsed()) {
     policy.action = reload->parsed() ? cordon::cli::PolicyCommand::Action::reload : cordon::cli::PolicyCommand::Action::status;
-    if (auto result = cordon::cli::run_policy_command(policy, std::cout); !result) {
-      std::cerr << "cordonctl: " << result.error().message << "\n";
-      return 1;
-    }
-    return 0;
+    return finish(cordon::cli::run_policy_command(policy, std::cout));
   }
   using Action = cordon::cli::SecretsCommand::Action;
   secrets.action = put->parsed() ? Action::put : rotate->parsed() ? Action::rotate : remove->parsed() ? Action::remove : Action::list;
   (void)list;
-  if (auto result = cordon::cli::run_secrets_command(secrets, std::cin, std::cout); !result) {
-    std::cerr << "cordonctl: " << result.error().message << "\n";
-    return 1;
-  }
-  return 0;
+  return finish(cordon::cli::run_secrets_command(secrets, std::cin, std::cout));
 }

@@ -185,27 +185,28 @@ Result<std::optional<TlsSettings>> parse_tls(const ConfigFile& root, const std::
   return std::optional<TlsSettings>(TlsSettings{std::move(*cert), std::move(*key)});
 }
 
-Result<AuditorSettings> parse_auditors(const ConfigFile& root) {
-  auto table = CORDON_TRY(root.table("auditors"));
+// [auditors] or [agents]: who may authenticate to that listener (`peers` names them in errors).
+Result<ClientCredentials> parse_client_credentials(const ConfigFile& root, std::string_view key, std::string_view peers) {
+  auto table = CORDON_TRY(root.table(key));
   CORDON_TRY_VOID(table.require_known_keys({"client_ca", "bearer_token_sha256"}));
-  AuditorSettings auditors;
-  auditors.client_ca_pem = CORDON_TRY(table.optional_string("client_ca")).value_or("");
-  if (!auditors.client_ca_pem.empty()) {
-    if (auto counted = count_certificates(auditors.client_ca_pem); !counted)
+  ClientCredentials credentials;
+  credentials.client_ca_pem = CORDON_TRY(table.optional_string("client_ca")).value_or("");
+  if (!credentials.client_ca_pem.empty()) {
+    if (auto counted = count_certificates(credentials.client_ca_pem); !counted)
       return invalid(table, "client_ca", counted.error().message);
   }
-  auditors.bearer_token_sha256 =
+  credentials.bearer_token_sha256 =
       CORDON_TRY(table.optional_string_list("bearer_token_sha256")).value_or(std::vector<std::string>{});
-  for (std::size_t i = 0; i < auditors.bearer_token_sha256.size(); ++i) {
-    auto& digest = auditors.bearer_token_sha256[i];
+  for (std::size_t i = 0; i < credentials.bearer_token_sha256.size(); ++i) {
+    auto& digest = credentials.bearer_token_sha256[i];
     std::transform(digest.begin(), digest.end(), digest.begin(), [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); });
     if (digest.size() != 64 || digest.find_first_not_of("0123456789abcdef") != std::string::npos)
       return invalid(table, "bearer_token_sha256[" + std::to_string(i) + "]", "not a SHA-256 digest in hex (64 digits)");
   }
-  if (auditors.client_ca_pem.empty() && auditors.bearer_token_sha256.empty())
-    return fail(Errc::invalid_argument,
-                "auditors: give client_ca or bearer_token_sha256, or no auditor could ever authenticate");
-  return auditors;
+  if (credentials.client_ca_pem.empty() && credentials.bearer_token_sha256.empty())
+    return fail(Errc::invalid_argument, std::string(key) + ": give client_ca or bearer_token_sha256, or no " +
+                                            std::string(peers) + " could ever authenticate");
+  return credentials;
 }
 
 Result<std::string> totp_secret_of(const ConfigFile& entry) {
@@ -394,7 +395,7 @@ Result<std::vector<ConstitutionFile>> parse_constitution(const ConfigFile& root)
 
 Result<Bundle> parse_document(const ConfigFile& root, std::chrono::system_clock::time_point now) {
   CORDON_TRY_VOID(root.require_known_keys({"bundle_version", "tenant", "public_host", "san", "dry_run_days",
-                                           "audit_origin", "admin", "kek", "tls", "auditors", "approvers",
+                                           "audit_origin", "admin", "kek", "tls", "auditors", "agents", "approvers",
                                            "webhooks", "databases", "http_hosts", "audit_sinks", "secrets",
                                            "constitution"}));
   const auto version = CORDON_TRY(root.integer("bundle_version"));
@@ -421,7 +422,8 @@ Result<Bundle> parse_document(const ConfigFile& root, std::chrono::system_clock:
   bundle.console_password_sha512 = CORDON_TRY(optional_password_hash(root));
   bundle.kek = CORDON_TRY(parse_kek(root));
   bundle.tls = CORDON_TRY(parse_tls(root, bundle.certificate_names(), now));
-  bundle.auditors = CORDON_TRY(parse_auditors(root));
+  bundle.auditors = CORDON_TRY(parse_client_credentials(root, "auditors", "auditor"));
+  bundle.agents = CORDON_TRY(parse_client_credentials(root, "agents", "agent"));
   bundle.approvers = CORDON_TRY(parse_approvers(root));
   bundle.webhooks = CORDON_TRY(parse_webhooks(root));
   bundle.databases = CORDON_TRY(parse_databases(root));

@@ -31,8 +31,10 @@ struct TlsSettings {
   std::string key_pem;
 };
 
-struct AuditorSettings {
-  std::string client_ca_pem;                    // "" when auditors use bearer tokens only
+// How the peers of an HTTPS listener authenticate: [auditors] (auditd, port 8443) and [agents]
+// (agentd's MCP endpoint, port 7443).
+struct ClientCredentials {
+  std::string client_ca_pem;                    // "" when bearer tokens only
   std::vector<std::string> bearer_token_sha256; // lowercase hex
 };
 
@@ -102,7 +104,8 @@ struct Bundle {
   std::optional<std::string> console_password_sha512;
   KekSettings kek;
   std::optional<TlsSettings> tls;   // absent: a self-signed certificate is made
-  AuditorSettings auditors;
+  ClientCredentials auditors;
+  ClientCredentials agents;
   std::vector<Approver> approvers;
   std::vector<Webhook> webhooks;
   std::vector<Database> databases;

@@ -119,6 +119,14 @@ std::string render_agentd(const Bundle& bundle, const RenderOptions& options) {
   out += fmt::format("\n[agentd]\nmarkers_file = {}\nworkspace = {}\napproval_url = {}\n",
                      toml_string(paths::markers_file_at_run_time), toml_string(paths::workspace_at_run_time),
                      toml_string(https_url(bundle, "")));
+  const std::string credentials = paths::agentd.credentials();
+  out += fmt::format("\n# MCP for the agents, on other hosts: systemd passes the socket (\"agentd-remote\", port\n"
+                     "# 7443) and the certificate as credentials, so no `listen` is needed.\n"
+                     "[agentd.remote]\ncert = {}\nkey = {}\n",
+                     toml_string(credentials + "/tls.crt"), toml_string(credentials + "/tls.key"));
+  if (!bundle.agents.client_ca_pem.empty()) out += "client_ca = " + toml_string(credentials + "/agent-ca.crt") + "\n";
+  if (!bundle.agents.bearer_token_sha256.empty())
+    out += "bearer_token_sha256 = " + toml_string_array(bundle.agents.bearer_token_sha256) + "\n";
   for (const auto& database : bundle.databases) {
     out += fmt::format("\n# Reached at {} (50-egress.conf).\n[[agentd.databases]]\nname = {}\ndsn = {}\n",
                        database.address, toml_string(database.name), toml_string(database.dsn));

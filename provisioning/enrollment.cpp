@@ -167,11 +167,12 @@ std::string console_block(const ProvisioningRecord& record, const std::string& c
   return fmt::format("Cordon is provisioned for tenant {}.\n"
                      "  auditor URL:    https://{}:8443/\n"
                      "  approvals URL:  https://{}/\n"
+                     "  agents' MCP:    https://{}:7443/mcp\n"
                      "  verifier key:   {}\n"
                      "  TLS certificate sha256: {}\n"
                      "  KEK custody:    {}\n"
                      "  mode:           {}\n",
-                     record.tenant, host, host, verifier, certificate, custody, mode);
+                     record.tenant, host, host, host, verifier, certificate, custody, mode);
 }
 
 Result<void> write_root_file(const fs::path& root, std::string_view path, std::string content, std::uint32_t mode) {

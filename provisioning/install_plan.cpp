@@ -101,12 +101,14 @@ Result<InstallPlan> plan_installation(const Bundle& bundle, const PlanOptions& o
     plan.directories.push_back({std::string(paths::systemd_system) + "/" + daemon.unit() + ".d", 0755});
 
   // TLS: the listeners get these as credentials (LoadCredential= in the units). auditd's unit
-  // loads auditor-ca.crt whether or not auditors use certificates, so the file always exists;
-  // it is empty when they use bearer tokens only, and auditd's configuration then names no CA.
+  // loads auditor-ca.crt and agentd's agent-ca.crt whether or not their peers use certificates,
+  // so the files always exist; one is empty when its peers use bearer tokens only, and the
+  // daemon's configuration then names no CA.
   const auto tls = CORDON_TRY(server_certificate(bundle, options));
   plan.files.push_back({std::string(paths::server_cert), tls.cert_pem, 0644});
   plan.files.push_back({std::string(paths::server_key), tls.key_pem, 0600});
   plan.files.push_back({std::string(paths::auditor_ca), bundle.auditors.client_ca_pem, 0644});
+  plan.files.push_back({std::string(paths::agent_ca), bundle.agents.client_ca_pem, 0644});
 
   for (const auto& file : CORDON_TRY(constitution_of(bundle, options)))
     plan.files.push_back({std::string(paths::constitution_dir) + "/" + file.file, file.text, 0640, "root",

@@ -14,6 +14,7 @@ inline constexpr std::string_view tls_dir = "etc/cordon/tls";
 inline constexpr std::string_view server_cert = "etc/cordon/tls/server.crt";
 inline constexpr std::string_view server_key = "etc/cordon/tls/server.key";
 inline constexpr std::string_view auditor_ca = "etc/cordon/tls/auditor-ca.crt";
+inline constexpr std::string_view agent_ca = "etc/cordon/tls/agent-ca.crt";
 inline constexpr std::string_view constitution_dir = "etc/cordon/constitution.d";
 inline constexpr std::string_view shipped_constitution_dir = "usr/share/cordon/constitution.d";
 inline constexpr std::string_view provisioning_record = "etc/cordon/provisioning.toml";

@@ -198,6 +198,13 @@ TEST_CASE("a console password that is not a SHA-512 crypt hash is refused") {
                   "admin.console_password_sha512:");
 }
 
+TEST_CASE("agents need a client CA or a bearer token digest") {
+  const std::string digest = "bearer_token_sha256 = [\"4a0b7efcc66677c05d97ed1c128f7dcdf1b172c4c377feb96f353849f3d79fd5\"]\n";
+  require_refused(replaced(minimal_bundle(), "[agents]\n" + digest, ""), "agents:");
+  require_refused(replaced(minimal_bundle(), digest, ""), "agents: give client_ca or bearer_token_sha256, or no agent could ever authenticate");
+  require_refused(replaced(minimal_bundle(), "4a0b7efcc66677c05d97ed1c128f7dcdf1b172c4c377feb96f353849f3d79fd5", "4a0b7efcc66677c05d97ed1c128f7dcdf1b172c4c377feb96f353849f3d7"), "agents.bearer_token_sha256[0]:");
+}
+
 TEST_CASE("auditors need a client CA or a bearer token digest") {
   require_refused(replaced(minimal_bundle(), "bearer_token_sha256 = [\"9f2f126aca8be7a280e6f5b1e61e8b49baf46c58547f2f17efa6e1ee99a1ac74\"]\n", ""),
                   "auditors: give client_ca or bearer_token_sha256");

@@ -144,6 +144,13 @@ TEST_CASE("configure writes four configurations that each daemon's own loader ac
   REQUIRE(agentd->http_hosts.size() == 1);
   CHECK(agentd->http_hosts[0].credential == "github-token");
   CHECK(agentd->peers.resolve(60003, 0, 1).has_role("approvald"));
+  REQUIRE(agentd->remote);
+  CHECK(agentd->remote->listen.empty()); // the socket unit passes it
+  CHECK(agentd->remote->cert == "/run/credentials/cordon-agentd.service/tls.crt");
+  CHECK(agentd->remote->key == "/run/credentials/cordon-agentd.service/tls.key");
+  CHECK(agentd->remote->client_ca.empty());
+  CHECK(agentd->remote->bearer_token_sha256 ==
+        std::vector<std::string>{"4a0b7efcc66677c05d97ed1c128f7dcdf1b172c4c377feb96f353849f3d79fd5"});
 
   auto constitution = approvald::load_constitution(root / "etc/cordon/constitution.d");
   REQUIRE(constitution);
@@ -277,7 +284,7 @@ TEST_CASE("configuring again keeps the certificate, and drops what the new bundl
   CHECK(check_certificate_names(third, {"approvals.acme.example"}));
 }
 
-TEST_CASE("a bundle's own certificate, auditor CA and constitution are written as given") {
+TEST_CASE("a bundle's own certificate, auditor and agent CAs and constitution are written as given") {
   const auto now = std::chrono::system_clock::now();
   auto server = generate_self_signed_certificate({"cordon.acme.example"}, now);
   auto auditor_ca = generate_self_signed_certificate({"auditors.acme.example"}, now);
@@ -287,7 +294,8 @@ TEST_CASE("a bundle's own certificate, auditor CA and constitution are written a
   const std::string bundle = minimal_bundle(
       "", "\n[tls]\ncert = " + toml_string(server->cert_pem) + "\nkey = " + toml_string(server->key_pem) +
               "\n\n[[constitution]]\nfile = \"50-only-reads.toml\"\ntext = " + toml_string(constitution) + "\n");
-  const std::string with_ca = replace_once(bundle, "[auditors]\n", "[auditors]\nclient_ca = " + toml_string(auditor_ca->cert_pem) + "\n");
+  const std::string with_ca = replace_once(replace_once(bundle, "[auditors]\n", "[auditors]\nclient_ca = " + toml_string(auditor_ca->cert_pem) + "\n"),
+                                           "[agents]\n", "[agents]\nclient_ca = " + toml_string(auditor_ca->cert_pem) + "\n");
 
   Configured configured(with_ca);
   REQUIRE(configured.report);
@@ -298,6 +306,10 @@ TEST_CASE("a bundle's own certificate, auditor CA and constitution are written a
   auto auditd = auditd::load_auditd_config(root / "etc/cordon/auditd.toml");
   REQUIRE(auditd);
   CHECK(auditd->auditor->client_ca == "/run/credentials/cordon-auditd.service/auditor-ca.crt");
+  CHECK(read_text(root / "etc/cordon/tls/agent-ca.crt") == auditor_ca->cert_pem);
+  auto agentd = agentd::load_agentd_config(root / "etc/cordon/agentd.toml");
+  REQUIRE(agentd);
+  CHECK(agentd->remote->client_ca == "/run/credentials/cordon-agentd.service/agent-ca.crt");
   std::vector<std::string> files;
   for (const auto& entry : std::filesystem::directory_iterator(root / "etc/cordon/constitution.d"))
     files.push_back(entry.path().filename().string());

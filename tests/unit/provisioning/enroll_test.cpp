@@ -78,6 +78,7 @@ TEST_CASE("enroll stores the second factors and secrets, records tenant.provisio
   CHECK_THAT(report->console, Catch::StartsWith("Cordon is provisioned for tenant acme.\n"
                                                 "  auditor URL:    https://cordon.acme.example:8443/\n"
                                                 "  approvals URL:  https://cordon.acme.example/\n"
+                                                "  agents' MCP:    https://cordon.acme.example:7443/mcp\n"
                                                 "  verifier key:   acme.cordon.local/audit+"));
   CHECK_THAT(report->console, Catch::Contains("  KEK custody:    key_file\n  mode:           dry-run for 7 days\n"));
 

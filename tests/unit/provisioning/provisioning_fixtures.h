@@ -31,6 +31,7 @@ inline std::string example_bundle() { return read_text(CORDON_SOURCE_DIR "/provi
 inline std::string minimal_bundle(const std::string& root_keys = "", const std::string& tables = "") {
   return "bundle_version = 1\ntenant = \"acme\"\npublic_host = \"cordon.acme.example\"\n" + root_keys +
          "\n[auditors]\nbearer_token_sha256 = [\"9f2f126aca8be7a280e6f5b1e61e8b49baf46c58547f2f17efa6e1ee99a1ac74\"]\n"
+         "\n[agents]\nbearer_token_sha256 = [\"4a0b7efcc66677c05d97ed1c128f7dcdf1b172c4c377feb96f353849f3d79fd5\"]\n"
          "\n[[approvers]]\nname = \"alice\"\nemail = \"alice@acme.example\"\ntotp_secret = \"JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP\"\n" +
          tables;
 }
