@@ -255,7 +255,7 @@ Result<std::vector<Approver>> parse_approvers(const ConfigFile& root) {
 Result<std::vector<Webhook>> parse_webhooks(const ConfigFile& root) {
   std::vector<Webhook> webhooks;
   for (const auto& entry : CORDON_TRY(root.optional_table_list("webhooks")).value_or(std::vector<ConfigFile>{})) {
-    CORDON_TRY_VOID(entry.require_known_keys({"type", "url", "address", "secret"}));
+    CORDON_TRY_VOID(entry.require_known_keys({"type", "url", "address", "secret", "ca"}));
     Webhook webhook;
     const auto type = CORDON_TRY(entry.string("type"));
     if (type == "slack") webhook.type = WebhookType::slack;
@@ -271,6 +271,10 @@ Result<std::vector<Webhook>> parse_webhooks(const ConfigFile& root) {
         (webhook.secret.size() < 16 || webhook.secret.size() > 1024 ||
          webhook.secret.find_first_of("\r\n") != std::string::npos))
       return invalid(entry, "secret", "a generic webhook needs its HMAC key: 16..1024 bytes on one line");
+    webhook.ca_pem = CORDON_TRY(entry.optional_string("ca")).value_or("");
+    if (!webhook.ca_pem.empty()) {
+      if (auto counted = count_certificates(webhook.ca_pem); !counted) return invalid(entry, "ca", counted.error().message);
+    }
     webhooks.push_back(std::move(webhook));
   }
   return webhooks;

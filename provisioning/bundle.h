@@ -53,6 +53,7 @@ struct Webhook {
   std::string url;
   std::string address;
   std::string secret; // generic: the HMAC key; slack: empty
+  std::string ca_pem; // the CA the receiver's certificate chains to; "": Debian's system bundle
 };
 
 struct Database {

@@ -110,6 +110,7 @@ std::string render_approvald(const Bundle& bundle, const RenderOptions& options)
     out += fmt::format("\n[[approvald.webhooks]]\ntype = {}\nurl = {}\n", toml_string(webhook_type_name(webhook.type)),
                        toml_string(webhook.url));
     if (webhook.type == WebhookType::generic) out += "secret_file = " + toml_string(webhook_secret_path(i)) + "\n";
+    if (!webhook.ca_pem.empty()) out += "ca_file = " + toml_string(webhook_ca_path(i)) + "\n";
   }
   return out;
 }
@@ -148,6 +149,10 @@ std::string render_agentd(const Bundle& bundle, const RenderOptions& options) {
 
 std::string webhook_secret_path(std::size_t index) {
   return "/etc/cordon/webhook-" + std::to_string(index + 1) + ".secret";
+}
+
+std::string webhook_ca_path(std::size_t index) {
+  return "/etc/cordon/webhook-" + std::to_string(index + 1) + ".ca";
 }
 
 DaemonConfigs render_daemon_configs(const Bundle& bundle, const RenderOptions& options) {

@@ -32,5 +32,7 @@ DaemonConfigs render_daemon_configs(const Bundle& bundle, const RenderOptions& o
 
 // The file approvald reads generic webhook number `index` (from 0)'s HMAC key from.
 std::string webhook_secret_path(std::size_t index);
+// Where the webhook's own CA (the bundle's `ca`) is written: "/etc/cordon/webhook-<index + 1>.ca".
+std::string webhook_ca_path(std::size_t index);
 
 } // namespace cordon::provisioning

@@ -122,6 +122,9 @@ Result<InstallPlan> plan_installation(const Bundle& bundle, const PlanOptions& o
                           std::string(paths::approvald.user), std::string(paths::approvald.user)});
   }
   add_stale(plan, options.root, paths::etc_cordon, "webhook-", ".secret");
+  for (std::size_t i = 0; i < bundle.webhooks.size(); ++i)
+    if (!bundle.webhooks[i].ca_pem.empty()) plan.files.push_back({relative(webhook_ca_path(i)), bundle.webhooks[i].ca_pem, 0644});
+  add_stale(plan, options.root, paths::etc_cordon, "webhook-", ".ca");
 
   const auto egress = agentd_egress_dropin(bundle);
   plan.files.push_back({egress.path, egress.content, 0644});

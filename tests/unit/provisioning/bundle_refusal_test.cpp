@@ -182,6 +182,13 @@ TEST_CASE("a bundle over 1 MiB is refused before it is parsed") {
   CHECK(parsed.error().code == Errc::too_large);
 }
 
+TEST_CASE("a webhook's own CA must be PEM certificates") {
+  const std::string webhook = "\n[[webhooks]]\ntype = \"slack\"\nurl = \"https://hooks.acme.example/x\"\naddress = \"192.0.2.1\"\n";
+  require_refused(minimal_bundle("", webhook + "ca = \"not a certificate\"\n"), "webhooks[0].ca:");
+  require_refused(minimal_bundle("", webhook + "ca = \"-----BEGIN CERTIFICATE-----\\nAAAA\\n-----END CERTIFICATE-----\\n\"\n"),
+                  "webhooks[0].ca:");
+}
+
 TEST_CASE("a generic webhook needs its key and a Slack webhook takes none") {
   require_refused(minimal_bundle("", "\n[[webhooks]]\ntype = \"generic\"\nurl = \"https://hooks.acme.example/x\"\naddress = \"192.0.2.1\"\n"),
                   "webhooks[0].secret:");

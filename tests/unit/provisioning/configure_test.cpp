@@ -262,6 +262,29 @@ TEST_CASE("the self-signed certificate names the public host and the extra names
   CHECK(check_server_certificate({cert, key}, {"cordon.acme.example", "10.0.2.15"}, std::chrono::system_clock::now()));
 }
 
+TEST_CASE("a webhook's own CA is written beside the configuration and named by approvald's") {
+  auto ca = generate_self_signed_certificate({"hooks.acme.example"}, std::chrono::system_clock::now());
+  REQUIRE(ca);
+  Configured configured(minimal_bundle("", "\n[[webhooks]]\ntype = \"slack\"\nurl = \"https://hooks.acme.example/x\"\n"
+                                           "address = \"192.0.2.1\"\nca = " + toml_string(ca->cert_pem) + "\n"));
+  REQUIRE(configured.report);
+  const auto& root = configured.root;
+  CHECK(read_text(root / "etc/cordon/webhook-1.ca") == ca->cert_pem);
+  CHECK(mode_of(root / "etc/cordon/webhook-1.ca") == 0644);
+  auto approvald = approvald::load_approvald_config(root / "etc/cordon/approvald.toml");
+  REQUIRE(approvald);
+  REQUIRE(approvald->webhooks.size() == 1);
+  CHECK(approvald->webhooks[0].ca_file == "/etc/cordon/webhook-1.ca");
+
+  // Without it, the system's CAs; and the file of a webhook that no longer has one goes.
+  write_text(configured.dir / "second.toml", minimal_bundle("", "\n[[webhooks]]\ntype = \"slack\"\nurl = \"https://hooks.acme.example/x\"\naddress = \"192.0.2.1\"\n"));
+  REQUIRE(configure(configure_options(configured.dir / "second.toml", root)));
+  CHECK_FALSE(std::filesystem::exists(root / "etc/cordon/webhook-1.ca"));
+  approvald = approvald::load_approvald_config(root / "etc/cordon/approvald.toml");
+  REQUIRE(approvald);
+  CHECK(approvald->webhooks[0].ca_file == "/etc/ssl/certs/ca-certificates.crt");
+}
+
 TEST_CASE("configuring again keeps the certificate, and drops what the new bundle no longer has") {
   Configured configured(example_bundle());
   REQUIRE(configured.report);
