@@ -90,6 +90,7 @@ class Vm:
         self.tpm = Tpm(work, tpm_state or os.path.join(work, "tpm"))
         self.https_port = free_port()
         self.auditor_port = free_port()
+        self.agent_port = free_port()
         self.console_log = os.path.join(work, "console.log")
         self.shell_sock = os.path.join(work, "shell.sock")
         self.uuid = str(uuid.uuid4())
@@ -118,8 +119,8 @@ class Vm:
                 "-chardev", "socket,id=chrtpm,path=%s" % self.tpm.sock,
                 "-tpmdev", "emulator,id=tpm0,chardev=chrtpm",
                 "-device", "tpm-crb,tpmdev=tpm0",
-                "-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:%d-:443,hostfwd=tcp:127.0.0.1:%d-:8443"
-                % (self.https_port, self.auditor_port),
+                "-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:%d-:443,hostfwd=tcp:127.0.0.1:%d-:8443,"
+                "hostfwd=tcp:127.0.0.1:%d-:7443" % (self.https_port, self.auditor_port, self.agent_port),
                 "-device", "virtio-net-pci,netdev=n0",
                 "-object", "rng-random,id=rng0,filename=/dev/urandom",
                 "-device", "virtio-rng-pci,rng=rng0"]

@@ -22,6 +22,9 @@ public_host = "cordon.test"
 [auditors]
 bearer_token_sha256 = ["0000000000000000000000000000000000000000000000000000000000000000"]
 
+[agents]
+bearer_token_sha256 = ["1111111111111111111111111111111111111111111111111111111111111111"]
+
 [[approvers]]
 name = "alice"
 email = "alice@vmtest.invalid"

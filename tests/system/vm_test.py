@@ -10,14 +10,20 @@ provisioning bundle, then checks, from the host and on the operator's console:
    loopback (so do auditd's and approvald's);
 3. agentd's user can't read another daemon's state, can't use secretsd's admin API (the
    daemon's peer check refuses it), and a user outside the socket groups can't even connect;
-4. the auditor pulls the ledger through the forwarded HTTPS port (bearer token, the pinned
+4. a gated action from the host: the operator registers a run on the console; an agent on the
+   host calls fs.write over MCP through the forwarded agent port (bearer token); the call is
+   held, the approver's link arrives at a webhook receiver on the host, the approver approves
+   on the approval page through the forwarded HTTPS port with a TOTP code, and the same call
+   then executes in the VM;
+5. the auditor pulls the ledger through the forwarded HTTPS port (bearer token, the pinned
    certificate) and cordon-audit verifies it offline against the verifier key the console
-   printed, and `tenant.provisioned` is in it with the key fingerprints;
-5. auditd killed with SIGKILL is restarted by systemd, and nothing it acknowledged is lost;
-6. after a power cut (the TPM keeps its state, its PCRs reset) secretsd unseals its KEK again,
+   printed; `tenant.provisioned` is in it with the key fingerprints, and the gated action is in
+   it from proposal to execution;
+6. auditd killed with SIGKILL is restarted by systemd, and nothing it acknowledged is lost;
+7. after a power cut (the TPM keeps its state, its PCRs reset) secretsd unseals its KEK again,
    the daemons come back without provisioning again, the secrets are still listed, and the
    ledger, pulled again, extends the first copy consistently and verifies;
-7. after a TPM reset secretsd refuses to start, saying the TPM is why.
+8. after a TPM reset secretsd refuses to start, saying the TPM is why.
 
 CORDON_KEEP_VM=1 keeps the VM's directory (console log, disk overlay, TPM state) for a look.
 """
@@ -25,7 +31,9 @@ CORDON_KEEP_VM=1 keeps the VM's directory (console log, disk overlay, TPM state)
 import hashlib
 import json
 import os
+import re
 import secrets
+import shlex
 import base64
 import shutil
 import subprocess
@@ -34,6 +42,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import remote_agent  # noqa: E402
 import vm  # noqa: E402
 
 DAEMONS = ["auditd", "secretsd", "approvald", "agentd"]
@@ -46,13 +55,21 @@ def console_password_hash(password):
                           check=True, capture_output=True, text=True).stdout.strip()
 
 
-def bundle(token):
-    totp = base64.b32encode(secrets.token_bytes(20)).decode().rstrip("=")
+def sha256_hex(text):
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def toml_string(text):
+    return json.dumps(text)  # a JSON string is a TOML basic string
+
+
+def bundle(auditor_token, agent_token, totp, receiver, webhook_key):
+    # Live at once: the gated action below really writes (dry_run_days > 0 would simulate it).
     return f'''bundle_version = 1
 tenant = "vmtest"
 public_host = "cordon.test"
 san = ["127.0.0.1", "10.0.2.15"]
-dry_run_days = 7
+dry_run_days = 0
 
 [admin]
 console_password_sha512 = "{console_password_hash(vm.CONSOLE_PASSWORD)}"
@@ -61,13 +78,23 @@ console_password_sha512 = "{console_password_hash(vm.CONSOLE_PASSWORD)}"
 custody = "tpm"
 
 [auditors]
-bearer_token_sha256 = ["{hashlib.sha256(token.encode()).hexdigest()}"]
+bearer_token_sha256 = ["{sha256_hex(auditor_token)}"]
+
+[agents]
+bearer_token_sha256 = ["{sha256_hex(agent_token)}"]
 
 [[approvers]]
 name = "alice"
 email = "alice@vmtest.invalid"
-groups = ["approvers"]
+groups = ["approvers", "reviewers"]
 totp_secret = "{totp}"
+
+[[webhooks]]
+type = "generic"
+url = "{receiver.url()}"
+address = "{remote_agent.HOST_FROM_GUEST}"
+secret = "{webhook_key}"
+ca = {toml_string(receiver.cert_pem)}
 
 [[secrets]]
 name = "demo-token"
@@ -113,6 +140,44 @@ def events(build, copy):
     return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
+def gated_action(v, ca, agent_token, totp, receiver):
+    """Step 4; the id of the decision that allowed the call."""
+    task = "Write the release note to release.txt"
+    registered = v.out("cordonctl runs register --agent release-bot --task %s" % shlex.quote(task))
+    run_id = registered.split()[0]
+    check(run_id.startswith("r-"), "the operator registers a run on the console: %s" % run_id)
+    agent = remote_agent.McpAgent("https://127.0.0.1:%d/mcp" % v.agent_port, ca, agent_token, run_id)
+    info = agent.initialize()
+    check(info.get("serverInfo", {}).get("name") == "cordon-agentd", "the agent on the host opens an MCP session over HTTPS")
+    status, _, _ = remote_agent.https("https://127.0.0.1:%d/v1/runs" % v.agent_port, ca, "POST",
+                                      json.dumps({"agent": "rogue", "task": "anything"}).encode(),
+                                      {"Authorization": "Bearer " + agent_token, "Content-Type": "application/json"})
+    check(status == 403, "the agent can't register runs over HTTPS (%d)" % status)
+    status, _, _ = remote_agent.https("https://127.0.0.1:%d/v1/status" % v.agent_port, ca)
+    check(status == 401, "without the token the agent port answers 401 (%d)" % status)
+
+    arguments = {"path": "release.txt", "content": "Cordon 0.1: the gate holds.\n"}
+    held = agent.call("fs.write", arguments)
+    approval_id = held.get("structuredContent", {}).get("approval_id", "")
+    check(held.get("isError") is True and approval_id.startswith("a-"), "the write is held for a human: %s" % approval_id)
+    exists = v.run("test -e /var/lib/cordon/workspace/release.txt", check=False)[0]
+    check(exists != 0, "nothing is written while the call is held")
+
+    delivery = receiver.wait_for("approval.requested", approval_id)
+    check(receiver.bad_signatures == 0, "the webhook's deliveries are signed with its key")
+    link = next(l["url"] for l in delivery.get("links", []) if l.get("approver") == "alice")
+    local = re.sub(r"^https://[^/]+", "https://127.0.0.1:%d" % v.https_port, link)
+    page, answered, answer = remote_agent.approve(local, ca, totp)
+    check(page == 200 and answered == 200 and remote_agent.page_state(answer) == "approved",
+          "alice approves on the page through the forwarded HTTPS port (%d, %d, %s)" % (page, answered, remote_agent.page_state(answer)))
+
+    done = agent.call("fs.write", arguments)
+    check(done.get("isError") is False, "the same call, made again, executes: %s" % json.dumps(done)[:300])
+    written = v.out("cat /var/lib/cordon/workspace/release.txt")
+    check(written == arguments["content"], "the file is written in the VM's workspace: %r" % written)
+    return done.get("_meta", {}).get("cordon/decision_id", "")
+
+
 def main():
     image, build = sys.argv[1], sys.argv[2]
     work = tempfile.mkdtemp(prefix="cordon-vm-")
@@ -121,7 +186,11 @@ def main():
     token_file = os.path.join(work, "auditor.token")
     with open(token_file, "w") as f:
         f.write(token)
-    v = vm.Vm(image, os.path.join(work, "vm"), bundle_text=bundle(token))
+    agent_token = secrets.token_hex(24)
+    totp = base64.b32encode(secrets.token_bytes(20)).decode().rstrip("=")
+    webhook_key = secrets.token_hex(16)
+    receiver = remote_agent.WebhookReceiver(work, webhook_key)
+    v = vm.Vm(image, os.path.join(work, "vm"), bundle_text=bundle(token, agent_token, totp, receiver, webhook_key))
     try:
         # 1. First boot.
         v.start()
@@ -137,9 +206,15 @@ def main():
         check(users == USERS, "four daemons, four users: %s" % users)
         netns = {d: v.out("readlink /proc/%s/ns/net" % pids[d]).strip() for d in DAEMONS}
         check(netns["secretsd"] != netns["agentd"], "secretsd's network namespace (%s) is not agentd's (%s)" % (netns["secretsd"], netns["agentd"]))
-        for d in ("secretsd", "auditd", "approvald"):
+        for d in ("secretsd", "auditd"):
             links = v.out("tail -n +3 /proc/%s/net/dev | cut -d: -f1 | tr -d ' '" % pids[d]).split()
             check(links == ["lo"], "%s's network namespace holds only loopback: %s" % (d, links))
+        # With a webhook approvald has the host's network, but may reach the webhook only.
+        allowed = v.out("systemctl show -P IPAddressAllow cordon-approvald.service").split()
+        denied = v.out("systemctl show -P IPAddressDeny cordon-approvald.service").split()
+        check(allowed == [remote_agent.HOST_FROM_GUEST] or allowed == [remote_agent.HOST_FROM_GUEST + "/32"],
+              "approvald may reach only its webhook: IPAddressAllow=%s" % allowed)
+        check(denied in (["any"], ["0.0.0.0/0", "::/0"]), "approvald is denied every other address: IPAddressDeny=%s" % denied)
 
         # 3. agentd's user against the others' state and sockets.
         as_agent = "setpriv --reuid=cordon-agent --regid=cordon-agent --init-groups "
@@ -154,20 +229,29 @@ def main():
         out = v.out("cordonctl secrets list")
         check("demo-token" in out and "totp.alice" in out, "the bundle's secret and the approver's second factor are enrolled")
 
-        # 4. The auditor's pull, through the forwarded port.
+        # 4. A gated action driven from the host.
         ca = os.path.join(work, "server.crt")
         with open(ca, "w") as f:
             f.write(v.out("cat /etc/cordon/tls/server.crt"))
+        decision = gated_action(v, ca, agent_token, totp, receiver)
+
+        # 5. The auditor's pull, through the forwarded port.
         copy = os.path.join(work, "audit-copy")
         pull_and_verify(build, v, copy, ca, token_file, key, "first boot")
-        provisioned = [e for e in events(build, copy) if e.get("kind") == "tenant.provisioned"]
+        ledger = events(build, copy)
+        for kind in ("run.registered", "decision.issued", "approval.requested", "approval.granted", "tool.executed"):
+            check(any(e.get("kind") == kind for e in ledger), "the pulled ledger holds %s" % kind)
+        executed = [e for e in ledger if e.get("kind") == "tool.executed" and e.get("data", {}).get("decision_id") == decision]
+        check(len(executed) == 1 and executed[0]["data"].get("principal") == "agent:token-" + sha256_hex(agent_token)[:8],
+              "tool.executed names the allowing decision and the agent's credential")
+        provisioned = [e for e in ledger if e.get("kind") == "tenant.provisioned"]
         check(len(provisioned) == 1, "the ledger holds one tenant.provisioned event")
         if provisioned:
             data = provisioned[0].get("data", {})
             check(data.get("tenant") == "vmtest" and data.get("keys"), "tenant.provisioned names the tenant and the key fingerprints")
             check("demo-secret-value" not in json.dumps(provisioned[0]), "tenant.provisioned holds no secret value")
 
-        # 5. A daemon killed: systemd restarts it, and the ledger pulled again extends the copy
+        # 6. A daemon killed: systemd restarts it, and the ledger pulled again extends the copy
         # (cordon-audit checks consistency with the checkpoint it holds): nothing acknowledged
         # was lost.
         before = v.out("systemctl show -P MainPID cordon-auditd.service").strip()
@@ -185,7 +269,7 @@ def main():
               "auditd killed with SIGKILL is restarted by systemd (pid %s -> %s, %s restart)" % (before, after, restarts))
         pull_and_verify(build, v, copy, ca, token_file, key, "after auditd was killed")
 
-        # 6. A power cut (no sync: what was acknowledged is on disk already), then power on.
+        # 7. A power cut (no sync: what was acknowledged is on disk already), then power on.
         v.close_shell()
         v.kill()
         v.tpm.stop()
@@ -204,7 +288,7 @@ def main():
         check("demo-token" in out, "the secrets survive the reboot")
         pull_and_verify(build, v, copy, ca, token_file, key, "after reboot")
 
-        # 7. A TPM reset (a new, empty TPM): secretsd refuses to start, and says why.
+        # 8. A TPM reset (a new, empty TPM): secretsd refuses to start, and says why.
         v.close_shell()
         v.kill()
         v.tpm.stop()
@@ -222,6 +306,7 @@ def main():
         check.broke(error, v)
     finally:
         v.stop()
+        receiver.close()
         if keep:
             print("kept", work)
         else:
