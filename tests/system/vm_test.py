@@ -214,7 +214,7 @@ def main():
         denied = v.out("systemctl show -P IPAddressDeny cordon-approvald.service").split()
         check(allowed == [remote_agent.HOST_FROM_GUEST] or allowed == [remote_agent.HOST_FROM_GUEST + "/32"],
               "approvald may reach only its webhook: IPAddressAllow=%s" % allowed)
-        check(denied in (["any"], ["0.0.0.0/0", "::/0"]), "approvald is denied every other address: IPAddressDeny=%s" % denied)
+        check(sorted(denied) in (["any"], ["0.0.0.0/0", "::/0"]), "approvald is denied every other address: IPAddressDeny=%s" % denied)
 
         # 3. agentd's user against the others' state and sockets.
         as_agent = "setpriv --reuid=cordon-agent --regid=cordon-agent --init-groups "
