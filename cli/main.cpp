@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/mode_command.h"
+#include "cli/offboard_command.h"
 #include "cli/policy_command.h"
 #include "cli/runs_command.h"
 #include "cli/secrets_command.h"
@@ -67,10 +68,22 @@ int main(int argc, char** argv) {
   auto* show_run = runs_group->add_subcommand("show", "a run as agentd holds it: task, flags, untrusted spans");
   show_run->add_option("id", runs.id, "the run's id")->required();
 
+  cordon::cli::OffboardCommand offboard;
+  std::string offboard_to;
+  auto* offboard_group = app.add_subcommand(
+      "offboard", "export the final log, crypto-shred, stop and wipe everything of the tenant, then check nothing is left");
+  offboard_group->add_option("--tenant", offboard.tenant, "the tenant being offboarded")->required();
+  offboard_group->add_option("--confirm", offboard.confirm, "the tenant's id again")->required();
+  offboard_group->add_option("--to", offboard_to, "an empty directory outside Cordon's for the exported log")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
     return app.exit(error) == 0 ? 0 : 2;
+  }
+  if (offboard_group->parsed()) {
+    offboard.destination = offboard_to;
+    return finish(cordon::cli::run_offboard_command(offboard, std::cout));
   }
   if (mode_group->parsed()) return finish(cordon::cli::run_mode_command(mode, std::cout));
   if (runs_group->parsed()) {

@@ -1,30 +1,20 @@
 #include "provisioning/configure.h"
 
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/program.h"
 #include "provisioning/bundle_source.h"
 #include "provisioning/file_installer.h"
 #include "provisioning/install_plan.h"
 #include "provisioning/paths.h"
 
-extern char** environ;
-
 namespace cordon::provisioning {
 namespace {
 
 Result<void> reload_systemd() {
-  const char* argv[] = {"systemctl", "daemon-reload", nullptr};
-  pid_t pid = 0;
-  if (const int rc = ::posix_spawnp(&pid, argv[0], nullptr, nullptr, const_cast<char* const*>(argv), environ); rc != 0)
-    return fail(Errc::io_error, "cannot run systemctl daemon-reload: " + std::generic_category().message(rc));
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return fail(Errc::io_error, "cannot wait for systemctl: " + std::generic_category().message(errno));
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    return fail(Errc::io_error, "systemctl daemon-reload failed; the drop-ins take effect at the next reload");
+  const auto reloaded = CORDON_TRY(run_program({"systemctl", "daemon-reload"}));
+  if (reloaded.exit_status != 0)
+    return fail(Errc::io_error, "systemctl daemon-reload failed; the drop-ins take effect at the next reload: " + reloaded.output);
   return ok();
 }
 

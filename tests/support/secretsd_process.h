@@ -43,10 +43,10 @@ public:
   std::filesystem::path state_dir() const { return m_options.state_dir; }
   std::filesystem::path log_path() const;
   std::string log_tail() const;
+  std::string config_path() const;
 
 private:
   Result<void> write_config() const;
-  std::string config_path() const;
   SecretsdProcessOptions m_options;
   pid_t m_pid = -1;
 };
