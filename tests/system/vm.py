@@ -68,6 +68,30 @@ class Tpm:
             self.proc.terminate()
             self.proc.wait(timeout=10)
 
+    def persistent_handles(self):
+        """The TPM's persistent handles (ints), read from the host with tpm2-tools while the VM
+        is off: a second swtpm on the same state, over TCP, then stopped."""
+        if self.proc and self.proc.poll() is None:
+            raise RuntimeError("the TPM is in use by the VM")
+        port = free_port()
+        ctrl = port + 1  # the swtpm TCTI finds the control channel there
+        proc = subprocess.Popen(
+            ["swtpm", "socket", "--tpm2", "--tpmstate", "dir=" + self.state_dir,
+             "--server", "type=tcp,port=%d" % port, "--ctrl", "type=tcp,port=%d" % ctrl,
+             "--flags", "not-need-init,startup-clear"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            tcti = "swtpm:host=127.0.0.1,port=%d" % port
+            for _ in range(100):
+                got = subprocess.run(["tpm2_getcap", "-T", tcti, "handles-persistent"], capture_output=True, text=True)
+                if got.returncode == 0:
+                    return [int(line.strip().lstrip("- "), 16) for line in got.stdout.splitlines() if line.strip()]
+                time.sleep(0.1)
+            raise RuntimeError("tpm2_getcap failed: " + got.stderr)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+
 
 class Vm:
     def __init__(self, image_dir, work, bundle_text=None, uefi=False, memory_mib=1024, tpm_state=None,
