@@ -95,9 +95,10 @@ class Tpm:
 
 class Vm:
     def __init__(self, image_dir, work, bundle_text=None, uefi=False, memory_mib=1024, tpm_state=None,
-                 credentials=None):
+                 credentials=None, extra_drives=None):
         """`bundle_text` goes on a config drive; `credentials` ({name: bytes}) are passed as
-        systemd system credentials in SMBIOS type 11 strings, as a hypervisor would."""
+        systemd system credentials in SMBIOS type 11 strings, as a hypervisor would;
+        `extra_drives` are raw disk images attached writable after those (a customer's volume)."""
         self.image_dir = os.path.abspath(image_dir)
         self.work = work
         self.uefi = uefi
@@ -111,6 +112,7 @@ class Vm:
             self.config_drive = os.path.join(work, "config.img")
             make_config_drive(self.config_drive, bundle_text)
         self.credentials = credentials or {}
+        self.extra_drives = extra_drives or []
         self.tpm = Tpm(work, tpm_state or os.path.join(work, "tpm"))
         self.https_port = free_port()
         self.auditor_port = free_port()
@@ -153,6 +155,8 @@ class Vm:
             args += ["-smbios", "type=11,value=io.systemd.credential.binary:%s=%s" % (name, encoded)]
         if self.config_drive:
             args += ["-drive", "file=%s,format=raw,if=virtio,readonly=on" % self.config_drive]
+        for drive in self.extra_drives:
+            args += ["-drive", "file=%s,format=raw,if=virtio" % drive]
         if self.uefi:
             vars_copy = os.path.join(self.work, "OVMF_VARS.fd")
             if not os.path.exists(vars_copy):

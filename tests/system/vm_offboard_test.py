@@ -4,27 +4,27 @@
 Boots IMAGE_DIR/disk.raw with a TPM and a bundle, lets it provision and record a run, then:
 
 1. with the VM off, the TPM (read from the host with tpm2-tools) holds Cordon's storage parent;
-2. `cordonctl offboard --tenant ID --confirm ID --to /root/export` on the console succeeds, and
-   every check it prints passed;
+2. `cordonctl offboard --tenant ID --confirm ID --to DIR` on the console succeeds, DIR being on
+   a customer's volume (an ext4 disk the test attached and the operator mounted), and every
+   check it prints passed;
 3. checked again independently on the console: no Cordon state, configuration, drop-in,
    credential or socket directory; no Cordon unit active or enabled; no journal entry of a
    Cordon unit; the tenant's id, a secret's value and the approver's TOTP seed appear nowhere
    under /etc, /var or /run (journal files included);
-4. the exported log, copied to the host, verifies offline with cordon-audit against the
-   verifier key the console printed at first boot, and ends with `tenant.offboarded`;
+4. the exported log, read on the host from the volume's image (debugfs), verifies offline with
+   cordon-audit against the verifier key the console printed at first boot, and ends with
+   `tenant.offboarded`;
 5. with the VM off again, the TPM holds no object at Cordon's handle.
 """
 
 import base64
 import hashlib
-import io
 import json
 import os
 import secrets
 import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 
@@ -90,7 +90,10 @@ def main():
     work = tempfile.mkdtemp(prefix="cordon-vm-off-")
     totp = base64.b32encode(secrets.token_bytes(20)).decode().rstrip("=")
     secret_value = "offboard-secret-%s" % secrets.token_hex(8)
-    v = vm.Vm(image, os.path.join(work, "vm"), bundle_text=bundle(totp, secret_value))
+    volume = os.path.join(work, "export.img")
+    subprocess.run(["truncate", "-s", "64M", volume], check=True)
+    subprocess.run(["mkfs.ext4", "-q", "-L", "CUSTOMER-EXPORT", volume], check=True)
+    v = vm.Vm(image, os.path.join(work, "vm"), bundle_text=bundle(totp, secret_value), extra_drives=[volume])
     try:
         v.start()
         m = v.wait_console(r"Cordon is provisioned for tenant %s\.(?s:.*?)verifier key:\s+(\S+)" % TENANT, 600)
@@ -111,7 +114,8 @@ def main():
         wait_running(v, "after power-on")
 
         # 2. Offboarding.
-        rc, out = v.run("cordonctl offboard --tenant %s --confirm %s --to /root/export" % (TENANT, TENANT),
+        v.run("mkdir -p /tmp/customer && mount /dev/disk/by-label/CUSTOMER-EXPORT /tmp/customer")
+        rc, out = v.run("cordonctl offboard --tenant %s --confirm %s --to /tmp/customer/final" % (TENANT, TENANT),
                         timeout=300, check=False)
         print(out)
         check(rc == 0, "cordonctl offboard succeeds (exit %d)" % rc)
@@ -134,12 +138,13 @@ def main():
             found = v.run("grep -a -r -l -F %s /etc /var /run 2>/dev/null | head -5" % needle, check=False)[1].strip()
             check(found == "", "%s appears nowhere under /etc, /var or /run: %r" % (what, found))
 
-        # 4. The export, copied to the host and verified there.
-        packed = v.out("tar -C /root/export -cz . | base64 -w 0", timeout=300).strip()
+        # 4. The export, read from the volume on the host and verified there.
+        v.run("umount /tmp/customer")
+        power_cycle(v)
         copy = os.path.join(work, "export")
         os.makedirs(copy)
-        with tarfile.open(fileobj=io.BytesIO(base64.b64decode(packed)), mode="r:gz") as archive:
-            archive.extractall(copy)
+        subprocess.run(["debugfs", "-R", "rdump /final %s" % copy, volume], check=True, capture_output=True)
+        copy = os.path.join(copy, "final")
         verify = subprocess.run([os.path.join(build, "bin", "cordon-audit"), "verify", "--dir", copy, "--key", key,
                                  "--origin", "%s.cordon.local/audit" % TENANT], capture_output=True, text=True)
         check(verify.returncode == 0, "the exported log verifies offline with the console's verifier key (%s)"
@@ -150,7 +155,6 @@ def main():
         check("run.registered" in kinds and "tenant.provisioned" in kinds, "it holds the tenant's whole history")
 
         # 5. The TPM object is gone.
-        power_cycle(v)
         handles = v.tpm.persistent_handles()
         check(PARENT_HANDLE not in handles, "after offboarding the TPM holds no object at 0x%08x: %s"
               % (PARENT_HANDLE, [hex(h) for h in handles]))
