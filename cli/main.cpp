@@ -10,6 +10,7 @@
 #include "cli/policy_command.h"
 #include "cli/runs_command.h"
 #include "cli/secrets_command.h"
+#include "cli/status_command.h"
 
 namespace {
 // The exit status of a sub-command: 0, or 1 with its error on stderr.
@@ -68,7 +69,17 @@ int main(int argc, char** argv) {
   auto* show_run = runs_group->add_subcommand("show", "a run as agentd holds it: task, flags, untrusted spans");
   show_run->add_option("id", runs.id, "the run's id")->required();
 
+  cordon::cli::StatusCommand status;
+  if (const char* socket = std::getenv("CORDON_AUDITD_SOCKET")) status.auditd_socket = socket;
+  status.secretsd_socket = secrets.socket;
+  status.approvald_socket = policy.socket;
+  status.agentd_socket = runs.socket;
+  auto* status_group = app.add_subcommand(
+      "status", "the daemons, the mode, KEK custody, the ledger and its last checkpoint, pending approvals");
+
   cordon::cli::OffboardCommand offboard;
+  offboard.paths.auditd_socket = status.auditd_socket;
+  offboard.paths.secretsd_socket = secrets.socket;
   std::string offboard_to;
   auto* offboard_group = app.add_subcommand(
       "offboard", "export the final log, crypto-shred, stop and wipe everything of the tenant, then check nothing is left");
@@ -81,6 +92,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& error) {
     return app.exit(error) == 0 ? 0 : 2;
   }
+  if (status_group->parsed()) return finish(cordon::cli::run_status_command(status, std::cout));
   if (offboard_group->parsed()) {
     offboard.destination = offboard_to;
     return finish(cordon::cli::run_offboard_command(offboard, std::cout));

@@ -39,6 +39,31 @@ LeftoverCheck from_program(const std::string& what, const RunProgram& run, const
   return {what, passed, passed ? "" : ran->output.substr(0, 500)};
 }
 
+// The entries logged by or about each installed Cordon unit, matched field by field: `-u` with
+// a pattern fails outright once no entry matches, which cannot be told from other failures.
+LeftoverCheck journal_check(const RunProgram& run) {
+  const std::string what = "no journal entries of a Cordon unit";
+  auto listed = run({"systemctl", "list-unit-files", "--no-legend", "--plain", "cordon*"});
+  if (!listed) return {what, false, listed.error().message};
+  std::vector<std::string> argv = {"journalctl", "--no-pager", "-q", "-o", "cat"};
+  std::size_t units = 0;
+  for (std::size_t start = 0; start < listed->output.size();) {
+    auto end = listed->output.find('\n', start);
+    if (end == std::string::npos) end = listed->output.size();
+    const auto line = listed->output.substr(start, end - start);
+    start = end + 1;
+    const auto unit = line.substr(0, line.find(' '));
+    if (!unit.starts_with("cordon")) continue;
+    for (const char* field : {"_SYSTEMD_UNIT=", "UNIT=", "OBJECT_SYSTEMD_UNIT="}) {
+      if (argv.size() > 5) argv.push_back("+");
+      argv.push_back(field + unit);
+    }
+    ++units;
+  }
+  if (units == 0) return {what, false, "systemctl lists no Cordon unit files to look for"};
+  return from_program(what, run, argv, [](const ProgramOutput& out) { return out.exit_status == 0 && out.output.empty(); });
+}
+
 } // namespace
 
 Result<bool> tpm_holds_object(const TpmObject& object) {
@@ -67,9 +92,7 @@ std::vector<LeftoverCheck> check_nothing_left(const LeftoverScope& scope, const 
                                 [](const ProgramOutput& out) { return out.exit_status == 0 && out.output.empty(); }));
   checks.push_back(from_program("cordon.target is not enabled", run, {"systemctl", "is-enabled", "cordon.target"},
                                 [](const ProgramOutput& out) { return out.output.find("enabled") != 0; }));
-  checks.push_back(from_program("no journal entries of a Cordon unit", run,
-                                {"journalctl", "--no-pager", "-q", "-o", "cat", "-u", "cordon*"},
-                                [](const ProgramOutput& out) { return out.output.empty(); }));
+  checks.push_back(journal_check(run));
   if (scope.tpm) {
     const std::string what = fmt::format("no TPM object at 0x{:08x}", scope.tpm->handle);
     auto held = tpm_holds_object(*scope.tpm);

@@ -132,7 +132,8 @@ def main():
         check(active == "", "no Cordon unit is active: %r" % active)
         enabled = v.run("systemctl is-enabled cordon.target", check=False)[1].strip()
         check(enabled == "disabled", "cordon.target is disabled: %s" % enabled)
-        journal = v.run("journalctl --no-pager -q -o cat -u 'cordon*' | head -5", check=False)[1].strip()
+        journal = v.run("journalctl --no-pager -o export | grep -a -E '^(_SYSTEMD_UNIT|UNIT|OBJECT_SYSTEMD_UNIT)=cordon' | head -5",
+                        check=False)[1].strip()
         check(journal == "", "no journal entry of a Cordon unit: %r" % journal[:300])
         for what, needle in (("the tenant's id", TENANT), ("the secret's value", secret_value), ("the TOTP seed", totp)):
             found = v.run("grep -a -r -l -F %s /etc /var /run 2>/dev/null | head -5" % needle, check=False)[1].strip()

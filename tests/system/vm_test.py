@@ -4,8 +4,8 @@
 Boots IMAGE_DIR/disk.raw (image/build) in qemu with a software TPM and a config drive holding a
 provisioning bundle, then checks, from the host and on the operator's console:
 
-1. first boot provisions the tenant: the console shows the verifier key and URLs, and all four
-   daemons are active;
+1. first boot provisions the tenant: the console shows the verifier key and URLs, all four
+   daemons are active, and `cordonctl status` says so, with the mode, KEK custody and ledger;
 2. four distinct users run them; secretsd's network namespace is not agentd's and holds only
    loopback (so do auditd's and approvald's);
 3. agentd's user can't read another daemon's state, can't use secretsd's admin API (the
@@ -23,7 +23,8 @@ provisioning bundle, then checks, from the host and on the operator's console:
 7. after a power cut (the TPM keeps its state, its PCRs reset) secretsd unseals its KEK again,
    the daemons come back without provisioning again, the secrets are still listed, and the
    ledger, pulled again, extends the first copy consistently and verifies;
-8. after a TPM reset secretsd refuses to start, saying the TPM is why.
+8. after a TPM reset secretsd refuses to start, saying the TPM is why; `cordonctl status` names
+   it and fails, and the gate stays closed: an allowed read from the host is refused, not run.
 
 CORDON_KEEP_VM=1 keeps the VM's directory (console log, disk overlay, TPM state) for a look.
 """
@@ -199,6 +200,11 @@ def main():
         print("first boot: provisioned %.0f s after power-on; verifier key %s" % (time.monotonic() - v.powered_on, key))
         v.login()
         check_running(v, "first boot")
+        rc, status = v.run("cordonctl status", check=False)
+        check(rc == 0 and status.count(" answers\n") == 4 and "unit active" in status,
+              "cordonctl status: all four daemons active and answering:\n%s" % status)
+        check("mode:              live" in status and "KEK custody:       tpm" in status and "ledger:" in status,
+              "cordonctl status shows the mode, the KEK custody and the ledger")
 
         # 2. Users and network namespaces.
         pids = main_pids(v)
@@ -302,6 +308,17 @@ def main():
         check(state != "active", "with a reset TPM secretsd is not running (%s)" % state)
         said = v.run("journalctl -b -u cordon-secretsd.service --no-pager -o cat | grep -m1 'cannot start'", check=False)[1].strip()
         check("TPM" in said or "tpm" in said, "secretsd says the TPM is why: %s" % said[:300])
+        rc, status = v.run("cordonctl status", check=False)
+        check(rc != 0 and "secretsd" in status and "does not answer" in status,
+              "cordonctl status fails and names secretsd: %s" % status.strip()[-400:])
+        # The gate stays closed while secretsd is down: no decision can be signed, so nothing runs.
+        run_id = v.out("cordonctl runs register --agent release-bot --task 'Read release.txt'").split()[0]
+        agent = remote_agent.McpAgent("https://127.0.0.1:%d/mcp" % v.agent_port, ca, agent_token, run_id)
+        agent.initialize()
+        refused = agent.call("fs.read", {"path": "release.txt"})
+        text = json.dumps(refused)
+        check(refused.get("isError") is True and "the gate holds" not in text,
+              "with secretsd down an allowed read is refused, not run: %s" % text[:300])
     except Exception as error:  # a failure of the harness itself is a failure of the test
         check.broke(error, v)
     finally:

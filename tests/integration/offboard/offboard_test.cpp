@@ -60,6 +60,8 @@ struct Appliance {
         auditd.stop();
       }
       if (argv.size() > 1 && argv[1] == "is-enabled") return ProgramOutput{1, "disabled\n"};
+      if (argv.size() > 1 && argv[1] == "list-unit-files")
+        return ProgramOutput{0, "cordon-auditd.service disabled enabled\ncordon.target enabled enabled\n"};
       return ProgramOutput{0, ""};
     };
     return c;
@@ -133,6 +135,11 @@ TEST_CASE("offboarding exports a log that verifies offline, shreds the vault, wi
   CHECK_THAT(out.str(), Catch::Contains("secretsd's vault crypto-shredded"));
   CHECK_THAT(out.str(), Catch::Contains("ok: no " + (appliance.directory / "secretsd-state").string()));
   CHECK_THAT(out.str(), Catch::Contains("ok: no journal entries of a Cordon unit"));
+  const std::vector<std::string> journal = {"journalctl", "--no-pager", "-q", "-o", "cat",
+                                            "_SYSTEMD_UNIT=cordon-auditd.service", "+", "UNIT=cordon-auditd.service", "+",
+                                            "OBJECT_SYSTEMD_UNIT=cordon-auditd.service", "+", "_SYSTEMD_UNIT=cordon.target", "+",
+                                            "UNIT=cordon.target", "+", "OBJECT_SYSTEMD_UNIT=cordon.target"};
+  CHECK(std::find(appliance.ran.begin(), appliance.ran.end(), journal) != appliance.ran.end());
   CHECK_THAT(out.str(), Catch::EndsWith("tenant test offboarded; nothing of it is left on this host\n"));
 
   // The gate was closed before the export, everything stopped after the shred.
