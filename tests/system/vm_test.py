@@ -7,7 +7,7 @@ provisioning bundle, then checks, from the host and on the operator's console:
 1. first boot provisions the tenant: the console shows the verifier key and URLs, all four
    daemons are active, and `cordonctl status` says so, with the mode, KEK custody and ledger;
 2. four distinct users run them; secretsd's network namespace is not agentd's and holds only
-   loopback (so do auditd's and approvald's);
+   loopback (so does auditd's); approvald, which has a webhook, may reach that address only;
 3. agentd's user can't read another daemon's state, can't use secretsd's admin API (the
    daemon's peer check refuses it), and a user outside the socket groups can't even connect;
 4. a gated action from the host: the operator registers a run on the console; an agent on the
