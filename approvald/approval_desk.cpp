@@ -86,6 +86,21 @@ bool ApprovalDesk::requirements_met(const ApprovalRecord& approval) const {
   return true;
 }
 
+Result<Json> ApprovalDesk::pending() const {
+  Json list = Json::array();
+  for (const auto& approval : CORDON_TRY(m_store.pending())) {
+    Json grants = Json::array();
+    for (const auto& grant : approval.grants)
+      grants.push_back({{"approver", grant.approver}, {"choice", grant.choice}, {"at", grant.at}});
+    list.push_back({{"id", approval.id}, {"decision_id", approval.decision_id}, {"agent", approval.agent},
+                    {"tool", approval.tool}, {"run_id", approval.run_id}, {"action_digest", approval.action_digest},
+                    {"requirements", approval.requirements}, {"reasons", approval.reasons}, {"grants", grants},
+                    {"created_at", format_rfc3339_micros(approval.created_at)}, {"deadline", deadline_of(approval)},
+                    {"nudges", approval.nudges}});
+  }
+  return Json{{"approvals", std::move(list)}};
+}
+
 std::string ApprovalDesk::deadline_of(const ApprovalRecord& approval) const {
   return format_rfc3339_micros(approval.created_at + m_config.sla.close);
 }

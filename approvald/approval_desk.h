@@ -89,6 +89,9 @@ public:
   // Where links point: https://host:port (set once the web listener is bound).
   void set_public_url(std::string url);
   Result<std::int64_t> pending_count() const { return m_store.count_pending(); }
+  // The pending approvals, oldest first, as `GET /v1/approvals` answers them: what was asked,
+  // by whom, why, what it needs, who answered so far and when it closes. No link tokens.
+  Result<Json> pending() const;
 
 private:
   Result<Answer> answer_locked(const std::string& token, const std::string& code, const std::string& choice);

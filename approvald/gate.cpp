@@ -173,6 +173,8 @@ Result<Json> Gate::decision(const std::string& id) const {
   return out;
 }
 
+Result<Json> Gate::pending_approvals() const { return m_desk.pending(); }
+
 Json Gate::status() const {
   const auto constitution = this->constitution();
   const auto decisions = m_store.count();

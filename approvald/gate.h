@@ -43,6 +43,7 @@ public:
   // GET /v1/decisions/{id}.
   Result<Json> decision(const std::string& id) const;
   Json status() const;
+  Result<Json> pending_approvals() const;
   // Reads the constitution directory again. A constitution that does not parse is refused and
   // the one in force stays; a new one takes effect only once `policy.reloaded` is recorded.
   Result<Json> reload(const std::string& requested_by);

@@ -45,6 +45,9 @@ std::shared_ptr<ipc::Router> make_router(Gate& gate, AuditClient& audit) {
                 }
                 respond(ipc::json_response(200, {{"tools", list}}));
               });
+  router->add(Method::get, "/v1/approvals", {"admin"}, [g](const Request&, const Peer&, Responder respond) {
+    answer(respond, g->pending_approvals());
+  });
   router->add(Method::post, "/v1/mode", {"admin"}, [g](const Request& request, const Peer& peer, Responder respond) {
     auto body = body_of(request);
     if (!body) return answer(respond, tl::unexpected(body.error()));

@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/approvals_command.h"
 #include "cli/mode_command.h"
 #include "cli/offboard_command.h"
 #include "cli/policy_command.h"
@@ -69,6 +70,11 @@ int main(int argc, char** argv) {
   auto* show_run = runs_group->add_subcommand("show", "a run as agentd holds it: task, flags, untrusted spans");
   show_run->add_option("id", runs.id, "the run's id")->required();
 
+  cordon::cli::ApprovalsCommand approvals;
+  approvals.socket = policy.socket;
+  auto* approvals_group = app.add_subcommand("approvals", "the pending approvals: what is held, why, and who answered");
+  approvals_group->add_option("--socket", approvals.socket, "approvald's socket ($CORDON_APPROVALD_SOCKET)")->capture_default_str();
+
   cordon::cli::StatusCommand status;
   if (const char* socket = std::getenv("CORDON_AUDITD_SOCKET")) status.auditd_socket = socket;
   status.secretsd_socket = secrets.socket;
@@ -92,6 +98,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& error) {
     return app.exit(error) == 0 ? 0 : 2;
   }
+  if (approvals_group->parsed()) return finish(cordon::cli::run_approvals_command(approvals, std::cout));
   if (status_group->parsed()) return finish(cordon::cli::run_status_command(status, std::cout));
   if (offboard_group->parsed()) {
     offboard.destination = offboard_to;

@@ -47,3 +47,27 @@ TEST_CASE("cordonctl status names a daemon that does not answer and fails") {
   // What the others say is still shown.
   CHECK_THAT(status.output, Catch::Contains("KEK custody:       key_file"));
 }
+
+TEST_CASE("cordonctl approvals lists each held call with what it needs, and says when none is pending") {
+  RunningAgentd stack;
+  const std::string command = "CORDON_APPROVALD_SOCKET=" + stack.gate.approvald.socket_path() + " " +
+                              binary_path("cordonctl") + " approvals </dev/null";
+  auto none = run_command(command);
+  CHECK(none.status == 0);
+  CHECK(none.output == "no pending approvals\n");
+
+  const std::string run = stack.register_run("Write a summary to summary.txt");
+  McpClient client(stack.agentd.socket_path(), run);
+  client.initialize();
+  const Json held = client.call("fs.write", {{"path", "summary.txt"}, {"content", "x"}});
+  const std::string approval = held["structuredContent"]["approval_id"];
+  auto listed = run_command(command);
+  INFO(listed.output);
+  REQUIRE(listed.status == 0);
+  CHECK(listed.output.starts_with(approval + "  support-bot wants fs.write (run " + run + ")\n"));
+  CHECK_THAT(listed.output, Catch::Contains("  needs:    1 of reviewers"));
+  CHECK_THAT(listed.output, Catch::Contains("  answered: nobody yet\n"));
+  CHECK_THAT(listed.output, Catch::Contains(", closes "));
+  // The one-time links are never listed.
+  CHECK(listed.output.find("/a/") == std::string::npos);
+}
