@@ -117,9 +117,10 @@ std::string render_approvald(const Bundle& bundle, const RenderOptions& options)
 
 std::string render_agentd(const Bundle& bundle, const RenderOptions& options) {
   std::string out = header(bundle, paths::agentd, agentd_callers, options);
-  out += fmt::format("\n[agentd]\nmarkers_file = {}\nworkspace = {}\napproval_url = {}\n",
-                     toml_string(paths::markers_file_at_run_time), toml_string(paths::workspace_at_run_time),
-                     toml_string(https_url(bundle, "")));
+  // No approval_url: approvald serves pages only for the approvers' one-time links, so there is
+  // no page an approval id could point the agent's operator to; a held call names the id.
+  out += fmt::format("\n[agentd]\nmarkers_file = {}\nworkspace = {}\n", toml_string(paths::markers_file_at_run_time),
+                     toml_string(paths::workspace_at_run_time));
   const std::string credentials = paths::agentd.credentials();
   out += fmt::format("\n# MCP for the agents, on other hosts: systemd passes the socket (\"agentd-remote\", port\n"
                      "# 7443) and the certificate as credentials, so no `listen` is needed.\n"

@@ -138,7 +138,7 @@ TEST_CASE("configure writes four configurations that each daemon's own loader ac
   REQUIRE(agentd);
   CHECK(agentd->markers_file == "/usr/share/cordon/injection-markers.toml");
   CHECK(agentd->workspace == "/var/lib/cordon/workspace");
-  CHECK(agentd->approval_url == "https://cordon.acme.example");
+  CHECK(agentd->approval_url.empty()); // no page answers an approval id
   REQUIRE(agentd->databases.size() == 1);
   CHECK(agentd->databases[0].max_rows == 500);
   REQUIRE(agentd->http_hosts.size() == 1);
