@@ -87,7 +87,7 @@ struct Gateway::Call {
 
 Gateway::Gateway(Parts parts)
     : m_config(*parts.config), m_runs(*parts.runs), m_gate(*parts.gate), m_packets(*parts.packets),
-      m_audit(*parts.audit), m_markers(*parts.markers), m_clock(*parts.clock) {
+      m_audit(*parts.audit), m_markers(*parts.markers) {
   for (auto& tool : parts.tools) {
     const std::string name = tool->spec().name;
     m_tools.emplace(name, std::move(tool));

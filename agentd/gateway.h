@@ -79,7 +79,6 @@ private:
   PacketCheck& m_packets;
   AuditClient& m_audit;
   const untrusted::MarkerSet& m_markers;
-  const Clock& m_clock;
   std::map<std::string, std::unique_ptr<Tool>, std::less<>> m_tools;
   // The untrusted spans of recent runs, in matching form, so that a call does not decode the
   // run's whole history again; runs.db stays the record (a run not cached is loaded from it).

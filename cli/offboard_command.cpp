@@ -125,8 +125,8 @@ Result<void> run_offboard_command(const OffboardCommand& command, std::ostream& 
     out << fmt::format("wiped {} ({} files overwritten)\n", path.string(), files);
   }
   for (const auto& dropins : dropin_directories(command.paths.unit_dir)) {
-    CORDON_TRY(wipe_tree(dropins));
-    out << "wiped " << dropins.string() << "\n";
+    const auto files = CORDON_TRY(wipe_tree(dropins));
+    out << fmt::format("wiped {} ({} files overwritten)\n", dropins.string(), files);
   }
   CORDON_TRY_VOID(systemctl(command, {"daemon-reload"}));
   CORDON_TRY_VOID(wipe_journal(command, out));
