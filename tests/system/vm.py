@@ -22,6 +22,26 @@ OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
 CONSOLE_PASSWORD = "cordon-console-test"
 
 
+DAEMONS = ["auditd", "secretsd", "approvald", "agentd"]
+
+
+def console_password_hash(salt="cordonvmtest"):
+    """CONSOLE_PASSWORD as the bundle's [admin] console_password_sha512 takes it."""
+    return subprocess.run(["openssl", "passwd", "-6", "-salt", salt, CONSOLE_PASSWORD],
+                          check=True, capture_output=True, text=True).stdout.strip()
+
+
+def wait_daemons_active(v, timeout=180, interval=2):
+    """Polls until all four daemons are active, or `timeout` seconds pass; each daemon's state
+    as systemctl said it last (the console's login prompt can come before them)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        states = v.run("systemctl is-active " + " ".join("cordon-%s.service" % d for d in DAEMONS), check=False)[1].split()
+        if states == ["active"] * 4 or time.monotonic() > deadline:
+            return states
+        time.sleep(interval)
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

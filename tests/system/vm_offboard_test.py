@@ -37,8 +37,7 @@ check = vm.Checks()
 
 
 def bundle(totp, secret_value):
-    password = subprocess.run(["openssl", "passwd", "-6", "-salt", "cordonvmtest", vm.CONSOLE_PASSWORD],
-                              check=True, capture_output=True, text=True).stdout.strip()
+    password = vm.console_password_hash()
     return f'''bundle_version = 1
 tenant = "{TENANT}"
 public_host = "cordon.test"
@@ -69,14 +68,8 @@ value = "{secret_value}"
 
 
 def wait_running(v, label):
-    deadline = time.monotonic() + 180
-    while True:
-        out = v.run("systemctl is-active cordon-auditd.service cordon-secretsd.service "
-                    "cordon-approvald.service cordon-agentd.service", check=False)[1]
-        if out.split() == ["active"] * 4 or time.monotonic() > deadline:
-            break
-        time.sleep(2)
-    check(out.split() == ["active"] * 4, "%s: all four daemons are active (%s)" % (label, " ".join(out.split())))
+    states = vm.wait_daemons_active(v)
+    check(states == ["active"] * 4, "%s: all four daemons are active (%s)" % (label, " ".join(states)))
 
 
 def power_cycle(v):

@@ -51,11 +51,6 @@ USERS = {"auditd": "cordon-audit", "secretsd": "cordon-secrets", "approvald": "c
 check = vm.Checks()
 
 
-def console_password_hash(password):
-    return subprocess.run(["openssl", "passwd", "-6", "-salt", "cordonvmtest", password],
-                          check=True, capture_output=True, text=True).stdout.strip()
-
-
 def sha256_hex(text):
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -73,7 +68,7 @@ san = ["127.0.0.1", "10.0.2.15"]
 dry_run_days = 0
 
 [admin]
-console_password_sha512 = "{console_password_hash(vm.CONSOLE_PASSWORD)}"
+console_password_sha512 = "{vm.console_password_hash()}"
 
 [kek]
 custody = "tpm"
@@ -113,14 +108,8 @@ def main_pids(v):
 
 def check_running(v, label, timeout=180):
     """All four daemons active (polling: the console's login prompt can come before them)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        out = v.run("systemctl is-active cordon-auditd.service cordon-secretsd.service "
-                    "cordon-approvald.service cordon-agentd.service", check=False)[1]
-        if out.split() == ["active"] * 4 or time.monotonic() > deadline:
-            break
-        time.sleep(2)
-    check(out.split() == ["active"] * 4, "%s: all four daemons are active (%s)" % (label, " ".join(out.split())))
+    states = vm.wait_daemons_active(v, timeout)
+    check(states == ["active"] * 4, "%s: all four daemons are active (%s)" % (label, " ".join(states)))
 
 
 def pull_and_verify(build, v, copy, ca, token_file, key, label):
