@@ -177,11 +177,9 @@ private:
     if (!source) return refuse(without_source(source.error().message, m_table.source()));
     if (source->empty()) return refuse("regex is empty");
     if (auto problem = regex_complexity_problem(*source)) return refuse("regex " + *problem);
-    try {
-      marker.regex = std::regex(*source, std::regex::ECMAScript | std::regex::icase);
-    } catch (const std::regex_error& error) {
-      return refuse(std::string("regex does not compile: ") + error.what());
-    }
+    auto compiled = MarkerRegex::compile(*source);
+    if (!compiled) return refuse("regex does not compile: " + compiled.error().message);
+    marker.regex = std::move(*compiled);
     marker.regex_literals = required_literals(*source);
     marker.regex_source = std::move(*source);
     marker.form = MarkerForm::regex;
@@ -435,10 +433,7 @@ bool regex_hits(const Marker& marker, std::string_view line) {
       start = end - regex_chunk_overlap_bytes;
       continue;
     }
-    auto flags = std::regex_constants::match_default;
-    if (start > 0) flags |= std::regex_constants::match_prev_avail | std::regex_constants::match_not_bol;
-    if (end < line.size()) flags |= std::regex_constants::match_not_eol;
-    if (std::regex_search(line.data() + start, line.data() + end, marker.regex, flags)) return true;
+    if (marker.regex->search(line.substr(0, end), start, end == line.size())) return true;
     if (end == line.size()) return false;
     start = end - regex_chunk_overlap_bytes;
   }
@@ -528,7 +523,7 @@ std::optional<std::string> regex_complexity_problem(std::string_view pattern) {
       std::size_t k = high_start;
       while (k < pattern.size() && pattern[k] >= '0' && pattern[k] <= '9') ++k;
       if (low_digits == 0 || k >= pattern.size() || pattern[k] != '}') {
-        last_is_whitespace = false; // not a repetition; std::regex judges it
+        last_is_whitespace = false; // not a repetition; the compiler judges it
         ++i;
         continue;
       }

@@ -4,11 +4,11 @@
 #include <functional>
 #include <map>
 #include <optional>
-#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "agentd/untrusted/marker_regex.h"
 #include "common/error.h"
 
 // The injection markers agentd's scanner looks for in untrusted content (DESIGN.md §6.3): a
@@ -43,7 +43,7 @@ std::string_view encoding_name(Encoding encoding);
 // How a marker matches.
 enum class MarkerForm {
   phrases, // any of `phrases`, as whole words of the normalised text (normalise_for_matching)
-  regex,   // `regex` (ECMAScript, case-insensitive), searched in each line of the folded text
+  regex,   // `regex` (case-insensitive; MarkerRegex), searched in each line of the folded text
   run,     // a run of `run` characters at least `min_length` long that decodes to text; the
            // scanner evaluates these, since it decodes the runs anyway
 };
@@ -54,7 +54,7 @@ struct Marker {
   MarkerForm form = MarkerForm::phrases;
   std::vector<std::string> phrases; // normalised
   std::string regex_source;
-  std::regex regex;
+  std::optional<MarkerRegex> regex; // for MarkerForm::regex
   // required_literals(regex_source): lines without them are not searched.
   std::vector<std::vector<std::string>> regex_literals;
   Encoding run = Encoding::base64;
@@ -63,8 +63,7 @@ struct Marker {
 
 // Regexes are searched in one line at a time; a line longer than this is searched in chunks of
 // this size that overlap by regex_chunk_overlap_bytes, so a match longer than the overlap that
-// straddles a chunk boundary is missed. Bounds the work and the recursion of std::regex, which
-// backtracks recursively (one frame per character it consumes).
+// straddles a chunk boundary is missed. Bounds the work of one search.
 inline constexpr std::size_t max_regex_line_bytes = 8192;
 inline constexpr std::size_t regex_chunk_overlap_bytes = 512;
 // The largest bound a regex repetition ({m,n}) may have, and the longest regex.
@@ -131,11 +130,11 @@ std::string normalise_for_matching(std::string_view text);
 // patterns are case-insensitive and searched in lowercased text. Derived conservatively from
 // mandatory literal characters, mandatory groups and alternations; anything it does not
 // understand contributes nothing, and an empty result means "no prefilter". MarkerSet::match
-// searches a line with the regex only when the line contains them: std::regex costs about as much
-// per start position as the whole literal check costs per line.
+// searches a line with the regex only when the line contains them, which skips the regex for
+// almost every line.
 std::vector<std::vector<std::string>> required_literals(std::string_view pattern);
 
-// Why `pattern` could make std::regex slow or exhaust its stack, or nullopt: '*', '+' and {m,}
+// Why `pattern` could make a regex search slow, or nullopt: '*', '+' and {m,}
 // may repeat only \s or a space (the folded text has no runs of whitespace, so they consume at
 // most one character there); {m,n} needs n <= max_regex_repeat; a class must be closed. Also
 // refuses patterns longer than max_regex_bytes. Does not bound nested repetitions: keep
