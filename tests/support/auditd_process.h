@@ -44,6 +44,7 @@ public:
   // SIGKILL without waiting for anything but the exit: a crash.
   void kill() { stop(SIGKILL); }
   bool running() const { return m_pid > 0; }
+  pid_t pid() const { return m_pid; }
 
   std::string socket_path() const;
   std::filesystem::path state_dir() const;

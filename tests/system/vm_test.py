@@ -199,6 +199,10 @@ def main():
         pids = main_pids(v)
         users = {d: v.out("stat -c %%U /proc/%s" % pids[d]).strip() for d in DAEMONS}
         check(users == USERS, "four daemons, four users: %s" % users)
+        # The image's kernel has transparent huge pages "always": a daemon turns them off for
+        # itself, or one touched malloc arena costs it a 2 MiB page.
+        thp = {d: v.out("grep THP_enabled /proc/%s/status" % pids[d]).split() for d in DAEMONS}
+        check(all(t == ["THP_enabled:", "0"] for t in thp.values()), "no daemon uses transparent huge pages: %s" % thp)
         netns = {d: v.out("readlink /proc/%s/ns/net" % pids[d]).strip() for d in DAEMONS}
         check(netns["secretsd"] != netns["agentd"], "secretsd's network namespace (%s) is not agentd's (%s)" % (netns["secretsd"], netns["agentd"]))
         for d in ("secretsd", "auditd"):
