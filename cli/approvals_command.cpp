@@ -2,7 +2,7 @@
 
 #include <ostream>
 
-#include "common/ipc/client_request.h"
+#include "cli/daemon_answer.h"
 #include "common/ipc/unix_client.h"
 #include "common/json.h"
 
@@ -10,10 +10,7 @@ namespace cordon::cli {
 
 Result<void> run_approvals_command(const ApprovalsCommand& command, std::ostream& out) {
   ipc::UnixClient client(command.socket);
-  auto response = client.get("/v1/approvals");
-  if (!response) return fail(response.error().code, "cannot reach approvald: " + response.error().message);
-  if (response->status != 200) return tl::unexpected(ipc::error_from_response(*response));
-  const auto body = CORDON_TRY(parse_json(response->body));
+  const auto body = CORDON_TRY(answer_json(client.get("/v1/approvals"), "approvald"));
   const Json approvals = body.value("approvals", Json::array());
   if (approvals.empty()) {
     out << "no pending approvals\n";

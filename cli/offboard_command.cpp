@@ -5,10 +5,10 @@
 
 #include <fmt/format.h>
 
+#include "cli/daemon_answer.h"
 #include "cli/offboard_checks.h"
 #include "cli/offboard_export.h"
 #include "cli/offboard_wipe.h"
-#include "common/ipc/client_request.h"
 #include "common/ipc/unix_client.h"
 #include "common/json.h"
 #include "secretsd/secretsd_config.h"
@@ -41,10 +41,7 @@ std::vector<fs::path> dropin_directories(const fs::path& unit_dir) {
 
 Result<std::string> appliance_tenant(const std::string& secretsd_socket) {
   ipc::UnixClient secretsd(secretsd_socket);
-  auto response = secretsd.get("/v1/status");
-  if (!response) return fail(response.error().code, "cannot reach secretsd: " + response.error().message);
-  if (response->status != 200) return tl::unexpected(ipc::error_from_response(*response));
-  const auto status = CORDON_TRY(parse_json(response->body));
+  const auto status = CORDON_TRY(answer_json(secretsd.get("/v1/status"), "secretsd"));
   if (status.value("state", "") == "shredded")
     return fail(Errc::conflict, "secretsd's vault is shredded already; offboard the rest by hand (docs/operator-guide.md)");
   return status.value("tenant", "");
@@ -79,9 +76,7 @@ Result<void> systemctl(const OffboardCommand& command, std::vector<std::string> 
 
 Result<void> shred(const OffboardCommand& command) {
   ipc::UnixClient secretsd(command.paths.secretsd_socket);
-  auto response = secretsd.post("/v1/shred", Json{{"confirm_tenant", command.tenant}}.dump());
-  if (!response) return fail(response.error().code, "cannot reach secretsd: " + response.error().message);
-  if (response->status != 200) return tl::unexpected(ipc::error_from_response(*response));
+  CORDON_TRY(answer_body(secretsd.post("/v1/shred", Json{{"confirm_tenant", command.tenant}}.dump()), "secretsd"));
   return ok();
 }
 

@@ -8,8 +8,8 @@
 
 #include "auditd/auditor/commands.h"
 #include "auditd/ledger/checkpoint.h"
+#include "cli/daemon_answer.h"
 #include "common/files.h"
-#include "common/ipc/client_request.h"
 #include "common/ipc/unix_client.h"
 #include "common/json.h"
 
@@ -17,10 +17,7 @@ namespace cordon::cli {
 namespace {
 
 Result<std::string> get_ok(ipc::UnixClient& auditd, const std::string& target) {
-  auto response = auditd.get(target);
-  if (!response) return fail(response.error().code, "cannot reach auditd: " + response.error().message);
-  if (response->status != 200) return tl::unexpected(ipc::error_from_response(*response));
-  return std::move(response->body);
+  return answer_body(auditd.get(target), "auditd");
 }
 
 Result<std::uint64_t> checkpoint_size(ipc::UnixClient& auditd) {
@@ -39,10 +36,8 @@ Result<LedgerExport> export_final_ledger(const std::string& auditd_socket, const
   const Json event = {{"kind", "tenant.offboarded"},
                       {"actor", {{"type", "human"}, {"id", "root"}}},
                       {"data", {{"tenant", tenant}, {"export", directory.string()}}}};
-  auto appended = auditd.post("/v1/events", event.dump());
-  if (!appended) return fail(appended.error().code, "cannot reach auditd: " + appended.error().message);
-  if (appended->status != 201) return tl::unexpected(ipc::error_from_response(*appended));
-  const auto index = CORDON_TRY(parse_json(appended->body)).value("index", std::uint64_t{0});
+  const auto index =
+      CORDON_TRY(answer_json(auditd.post("/v1/events", event.dump()), "auditd", 201)).value("index", std::uint64_t{0});
   out << "recorded tenant.offboarded at index " << index << "\n";
 
   // The checkpointer signs a new checkpoint within its interval (10 s at most).

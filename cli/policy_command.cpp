@@ -2,7 +2,7 @@
 
 #include <ostream>
 
-#include "common/ipc/client_request.h"
+#include "cli/daemon_answer.h"
 #include "common/ipc/unix_client.h"
 #include "common/json.h"
 
@@ -11,10 +11,8 @@ namespace cordon::cli {
 Result<void> run_policy_command(const PolicyCommand& command, std::ostream& out) {
   ipc::UnixClient client(command.socket);
   const bool reload = command.action == PolicyCommand::Action::reload;
-  auto response = reload ? client.post("/v1/policy/reload", "{}") : client.get("/v1/status");
-  if (!response) return fail(response.error().code, "cannot reach approvald: " + response.error().message);
-  if (response->status != 200) return tl::unexpected(ipc::error_from_response(*response));
-  const auto body = CORDON_TRY(parse_json(response->body));
+  const auto body =
+      CORDON_TRY(answer_json(reload ? client.post("/v1/policy/reload", "{}") : client.get("/v1/status"), "approvald"));
   if (reload) {
     out << (body.value("changed", false) ? "reloaded: " : "unchanged: ") << body.value("policy_version", "") << "\n";
     if (body.value("changed", false)) out << "previous: " << body.value("previous_version", "") << "\n";

@@ -2,7 +2,7 @@
 
 #include <ostream>
 
-#include "common/ipc/client_request.h"
+#include "cli/daemon_answer.h"
 #include "common/ipc/unix_client.h"
 #include "common/json.h"
 
@@ -28,9 +28,7 @@ Result<void> run_runs_command(const RunsCommand& command, std::ostream& out) {
     return fail(Errc::invalid_argument, "a run id is r- and hex digits, e.g. r-0123abcd...");
   auto response = registering ? client.post("/v1/runs", Json{{"agent", command.agent}, {"task", command.task}}.dump())
                               : client.get("/v1/runs/" + command.id);
-  if (!response) return fail(response.error().code, "cannot reach agentd: " + response.error().message);
-  if (response->status != (registering ? 201 : 200)) return tl::unexpected(ipc::error_from_response(*response));
-  const auto run = CORDON_TRY(parse_json(response->body));
+  const auto run = CORDON_TRY(answer_json(std::move(response), "agentd", registering ? 201 : 200));
   out << run.value("run_id", "") << "\n";
   print_run(run, out);
   return ok();

@@ -3,6 +3,7 @@
 #include <iostream>
 #include <iterator>
 
+#include "cli/daemon_answer.h"
 #include "common/crypto.h"
 #include "common/encoding.h"
 #include "common/files.h"
@@ -27,12 +28,6 @@ Result<std::string> read_value(const SecretsCommand& command, std::istream& in) 
   return value;
 }
 
-Result<Json> answer_of(const Result<ipc::Response>& response, int expected) {
-  if (!response) return fail(response.error().code, "cannot reach secretsd: " + response.error().message);
-  if (response->status != expected) return tl::unexpected(ipc::error_from_response(*response));
-  return parse_json(response->body);
-}
-
 void print_metadata(const Json& metadata, std::ostream& out) {
   std::string tools;
   for (const auto& tool : metadata["tools"]) tools += (tools.empty() ? "" : ",") + tool.get<std::string>();
@@ -46,12 +41,12 @@ Result<void> run_secrets_command(const SecretsCommand& command, std::istream& in
   ipc::UnixClient client(command.socket);
   switch (command.action) {
   case SecretsCommand::Action::list: {
-    const auto listed = CORDON_TRY(answer_of(client.get("/v1/secrets"), 200));
+    const auto listed = CORDON_TRY(answer_json(client.get("/v1/secrets"), "secretsd"));
     for (const auto& metadata : listed["secrets"]) print_metadata(metadata, out);
     return ok();
   }
   case SecretsCommand::Action::remove: {
-    CORDON_TRY(answer_of(client.request(ipc::Method::delete_, "/v1/secrets/" + command.name), 200));
+    CORDON_TRY(answer_json(client.request(ipc::Method::delete_, "/v1/secrets/" + command.name), "secretsd"));
     out << "deleted every version of " << command.name << "\n";
     return ok();
   }
@@ -67,7 +62,7 @@ Result<void> run_secrets_command(const SecretsCommand& command, std::istream& in
                       ? client.request(ipc::Method::put, "/v1/secrets/" + command.name, text)
                       : client.post("/v1/secrets/" + command.name + "/rotate", text);
   crypto::wipe({reinterpret_cast<std::uint8_t*>(text.data()), text.size()});
-  const auto metadata = CORDON_TRY(answer_of(response, command.action == SecretsCommand::Action::put ? 201 : 200));
+  const auto metadata = CORDON_TRY(answer_json(std::move(response), "secretsd", command.action == SecretsCommand::Action::put ? 201 : 200));
   print_metadata(metadata, out);
   return ok();
 }

@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "common/ipc/client_request.h"
+#include "cli/daemon_answer.h"
 #include "common/ipc/unix_client.h"
 #include "common/json.h"
 
@@ -13,10 +13,7 @@ namespace {
 
 Result<Json> status_of(const std::string& socket) {
   ipc::UnixClient client(socket, ipc::ClientOptions{.timeout = std::chrono::milliseconds(5000)});
-  auto response = client.get("/v1/status");
-  if (!response) return fail(response.error().code, response.error().message);
-  if (response->status != 200) return tl::unexpected(ipc::error_from_response(*response));
-  return parse_json(response->body);
+  return answer_json(client.get("/v1/status"), "");
 }
 
 // "active", "inactive", ... as systemctl says; what went wrong when it cannot say.
