@@ -303,7 +303,7 @@ Result<std::vector<HttpHost>> parse_http_hosts(const ConfigFile& root) {
   std::vector<HttpHost> hosts;
   for (const auto& entry : CORDON_TRY(root.optional_table_list("http_hosts")).value_or(std::vector<ConfigFile>{})) {
     CORDON_TRY_VOID(entry.require_known_keys(
-        {"host", "port", "address", "credential", "credential_header", "credential_prefix"}));
+        {"host", "port", "address", "credential", "credential_header", "credential_prefix", "ca"}));
     HttpHost host;
     host.host = CORDON_TRY(entry.string("host"));
     if (!is_host(host.host)) return invalid(entry, "host", "must be a lowercase DNS name or an IP address");
@@ -321,6 +321,10 @@ Result<std::vector<HttpHost>> parse_http_hosts(const ConfigFile& root) {
     host.credential_prefix = CORDON_TRY(entry.optional_string("credential_prefix"));
     if (host.credential_prefix && !ipc::is_valid_header_value(*host.credential_prefix))
       return invalid(entry, "credential_prefix", "cannot start an HTTP header value");
+    host.ca_pem = CORDON_TRY(entry.optional_string("ca")).value_or("");
+    if (!host.ca_pem.empty()) {
+      if (auto counted = count_certificates(host.ca_pem); !counted) return invalid(entry, "ca", counted.error().message);
+    }
     hosts.push_back(std::move(host));
   }
   return hosts;

@@ -71,6 +71,7 @@ struct HttpHost {
   std::optional<std::string> credential;
   std::optional<std::string> credential_header;
   std::optional<std::string> credential_prefix;
+  std::string ca_pem; // the CA the host's certificate chains to; "": Debian's system bundle
 };
 
 enum class SinkType { postgres, jsonl };

@@ -135,13 +135,15 @@ std::string render_agentd(const Bundle& bundle, const RenderOptions& options) {
     if (database.statement_timeout_ms) out += fmt::format("statement_timeout_ms = {}\n", *database.statement_timeout_ms);
     if (database.max_rows) out += fmt::format("max_rows = {}\n", *database.max_rows);
   }
-  for (const auto& host : bundle.http_hosts) {
+  for (std::size_t i = 0; i < bundle.http_hosts.size(); ++i) {
+    const auto& host = bundle.http_hosts[i];
     out += fmt::format("\n# Reached at {} (50-egress.conf).\n[[agentd.http_hosts]]\nhost = {}\n", host.address,
                        toml_string(host.host));
     if (host.port) out += fmt::format("port = {}\n", *host.port);
     if (host.credential) out += "credential = " + toml_string(*host.credential) + "\n";
     if (host.credential_header) out += "credential_header = " + toml_string(*host.credential_header) + "\n";
     if (host.credential_prefix) out += "credential_prefix = " + toml_string(*host.credential_prefix) + "\n";
+    if (!host.ca_pem.empty()) out += "ca_file = " + toml_string(http_host_ca_path(i)) + "\n";
   }
   return out;
 }
@@ -150,6 +152,10 @@ std::string render_agentd(const Bundle& bundle, const RenderOptions& options) {
 
 std::string webhook_secret_path(std::size_t index) {
   return "/etc/cordon/webhook-" + std::to_string(index + 1) + ".secret";
+}
+
+std::string http_host_ca_path(std::size_t index) {
+  return "/etc/cordon/http-host-" + std::to_string(index + 1) + ".ca";
 }
 
 std::string webhook_ca_path(std::size_t index) {

@@ -34,5 +34,7 @@ DaemonConfigs render_daemon_configs(const Bundle& bundle, const RenderOptions& o
 std::string webhook_secret_path(std::size_t index);
 // Where the webhook's own CA (the bundle's `ca`) is written: "/etc/cordon/webhook-<index + 1>.ca".
 std::string webhook_ca_path(std::size_t index);
+// Where an HTTP host's own CA (the bundle's `ca`) is written: "/etc/cordon/http-host-<index + 1>.ca".
+std::string http_host_ca_path(std::size_t index);
 
 } // namespace cordon::provisioning

@@ -125,6 +125,10 @@ Result<InstallPlan> plan_installation(const Bundle& bundle, const PlanOptions& o
   for (std::size_t i = 0; i < bundle.webhooks.size(); ++i)
     if (!bundle.webhooks[i].ca_pem.empty()) plan.files.push_back({relative(webhook_ca_path(i)), bundle.webhooks[i].ca_pem, 0644});
   add_stale(plan, options.root, paths::etc_cordon, "webhook-", ".ca");
+  for (std::size_t i = 0; i < bundle.http_hosts.size(); ++i)
+    if (!bundle.http_hosts[i].ca_pem.empty())
+      plan.files.push_back({relative(http_host_ca_path(i)), bundle.http_hosts[i].ca_pem, 0644});
+  add_stale(plan, options.root, paths::etc_cordon, "http-host-", ".ca");
 
   const auto egress = agentd_egress_dropin(bundle);
   plan.files.push_back({egress.path, egress.content, 0644});

@@ -189,6 +189,13 @@ TEST_CASE("a webhook's own CA must be PEM certificates") {
                   "webhooks[0].ca:");
 }
 
+TEST_CASE("an HTTP host's own CA must be PEM certificates") {
+  const std::string host = "\n[[http_hosts]]\nhost = \"api.acme.internal\"\naddress = \"192.0.2.7\"\n";
+  require_refused(minimal_bundle("", host + "ca = \"not a certificate\"\n"), "http_hosts[0].ca:");
+  require_refused(minimal_bundle("", host + "ca = \"-----BEGIN CERTIFICATE-----\\nAAAA\\n-----END CERTIFICATE-----\\n\"\n"),
+                  "http_hosts[0].ca:");
+}
+
 TEST_CASE("a generic webhook needs its key and a Slack webhook takes none") {
   require_refused(minimal_bundle("", "\n[[webhooks]]\ntype = \"generic\"\nurl = \"https://hooks.acme.example/x\"\naddress = \"192.0.2.1\"\n"),
                   "webhooks[0].secret:");

@@ -285,6 +285,29 @@ TEST_CASE("a webhook's own CA is written beside the configuration and named by a
   CHECK(approvald->webhooks[0].ca_file == "/etc/ssl/certs/ca-certificates.crt");
 }
 
+TEST_CASE("an HTTP host's own CA is written beside the configuration and named by agentd's") {
+  auto ca = generate_self_signed_certificate({"api.acme.internal"}, std::chrono::system_clock::now());
+  REQUIRE(ca);
+  const std::string host = "\n[[http_hosts]]\nhost = \"api.acme.internal\"\naddress = \"192.0.2.7\"\n";
+  Configured configured(minimal_bundle("", host + "ca = " + toml_string(ca->cert_pem) + "\n"));
+  REQUIRE(configured.report);
+  const auto& root = configured.root;
+  CHECK(read_text(root / "etc/cordon/http-host-1.ca") == ca->cert_pem);
+  CHECK(mode_of(root / "etc/cordon/http-host-1.ca") == 0644);
+  auto agentd = agentd::load_agentd_config(root / "etc/cordon/agentd.toml");
+  REQUIRE(agentd);
+  REQUIRE(agentd->http_hosts.size() == 1);
+  CHECK(agentd->http_hosts[0].ca_file == "/etc/cordon/http-host-1.ca");
+
+  // Without it, the system's CAs; and the file of a host that no longer has one goes.
+  write_text(configured.dir / "second.toml", minimal_bundle("", host));
+  REQUIRE(configure(configure_options(configured.dir / "second.toml", root)));
+  CHECK_FALSE(std::filesystem::exists(root / "etc/cordon/http-host-1.ca"));
+  agentd = agentd::load_agentd_config(root / "etc/cordon/agentd.toml");
+  REQUIRE(agentd);
+  CHECK(agentd->http_hosts[0].ca_file == "/etc/ssl/certs/ca-certificates.crt");
+}
+
 TEST_CASE("configuring again keeps the certificate, and drops what the new bundle no longer has") {
   Configured configured(example_bundle());
   REQUIRE(configured.report);
