@@ -64,7 +64,7 @@ Result<void> run_status_command(const StatusCommand& command, std::ostream& out)
   }
   if (secretsd)
     out << "KEK custody:       " << text(*secretsd, "kek") << "; vault " << text(*secretsd, "state") << ", "
-        << text(*secretsd, "secrets") << " secrets\n";
+        << text(*secretsd, "secrets") << (secretsd->value("secrets", 0) == 1 ? " secret\n" : " secrets\n");
   if (auditd) {
     out << "ledger:            " << text(*auditd, "size") << " entries, root " << text(*auditd, "root") << "\n"
         << "last checkpoint:   size " << text(*auditd, "checkpoint_size") << ", signed by " << text(*auditd, "verifier_key")
