@@ -64,8 +64,9 @@ Result<MarkerRegex> MarkerRegex::compile(std::string_view pattern) {
 }
 
 bool MarkerRegex::search(std::string_view subject, std::size_t start, bool at_end) const {
-  // One match block per thread: only whether it matched is used, so one pair is enough.
-  thread_local std::unique_ptr<pcre2_match_data, MatchDataFree> data(pcre2_match_data_create(1, nullptr));
+  // A match block per search (only whether it matched is used, so one pair is enough): it holds
+  // the search's backtracking frames, which are freed with it rather than kept per thread.
+  std::unique_ptr<pcre2_match_data, MatchDataFree> data(pcre2_match_data_create(1, nullptr));
   if (!data) return true;
   const std::uint32_t options = at_end ? 0 : PCRE2_NOTEOL;
   const int result = pcre2_match(m_compiled->code.get(), reinterpret_cast<PCRE2_SPTR>(subject.data()), subject.size(),
