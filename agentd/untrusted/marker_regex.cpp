@@ -71,9 +71,7 @@ bool MarkerRegex::search(std::string_view subject, std::size_t start, bool at_en
   const std::uint32_t options = at_end ? 0 : PCRE2_NOTEOL;
   const int result = pcre2_match(m_compiled->code.get(), reinterpret_cast<PCRE2_SPTR>(subject.data()), subject.size(),
                                  start, options, data.get(), m_compiled->limits.get());
-  if (result >= 0) return true;
-  if (result == PCRE2_ERROR_NOMATCH) return false;
-  return true; // a limit or another failure: fail closed
+  return result != PCRE2_ERROR_NOMATCH; // a match, or a limit or another failure: fail closed
 }
 
 std::size_t MarkerRegex::size_bytes() const {
