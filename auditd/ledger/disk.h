@@ -20,12 +20,14 @@ public:
   virtual int sync_all(int fd) = 0;
   // ftruncate(fd, length). Returns 0 or an errno value.
   virtual int truncate(int fd, std::uint64_t length) = 0;
-  // fallocate(fd, 0, offset, length): reserves blocks and extends the file, which reads as zeros
-  // there. Returns 0 or an errno value (EOPNOTSUPP where the file system cannot).
+  // Extends the file over [offset, offset + length) with blocks that are reserved and written
+  // with zeros, so that a later write there overwrites data in place: its fdatasync then writes
+  // that data alone, with no change to the file's extents or size to commit. Returns 0 or an
+  // errno value; on error the file may have been extended over any part of the range.
   virtual int allocate(int fd, std::uint64_t offset, std::uint64_t length) = 0;
 };
 
-// pwrite / fdatasync / fsync / ftruncate / fallocate, retried on EINTR.
+// pwrite / fdatasync / fsync / ftruncate / fallocate and zeros, retried on EINTR.
 Disk& system_disk();
 
 } // namespace cordon::ledger

@@ -304,8 +304,13 @@ void SegmentStore::reserve(std::uint64_t end) {
   const int error = m_disk->allocate(m_active_fd, m_allocated, target - m_allocated);
   if (error == 0) {
     m_allocated = target;
-  } else if (error == EOPNOTSUPP || error == ENOSYS) {
-    m_preallocate = false; // plain appends from now on
+    return;
+  }
+  if (error == EOPNOTSUPP || error == ENOSYS) m_preallocate = false; // plain appends from now on
+  // The file may have grown over part of the range: trim_active() must still cut it back.
+  struct stat status {};
+  if (::fstat(m_active_fd, &status) == 0) {
+    m_allocated = std::max(m_allocated, static_cast<std::uint64_t>(status.st_size));
   }
   // Otherwise (ENOSPC, …) the write that follows finds out whether the batch itself fits.
 }

@@ -45,9 +45,10 @@ struct LeafBatch {
 // of the directory when it created a segment). Recovery: open() keeps every entry that a
 // successful append() wrote, and drops only a torn tail (see open()).
 //
-// Preallocation: while open, the last segment is extended ahead of its entries with fallocate
-// (it reads as NUL bytes there), so that an append's fdatasync writes the data alone and not
-// also the file's size. A segment is cut back to its entries when the store rotates away from
+// Preallocation: while open, the last segment is extended ahead of its entries, 4 MiB at a time,
+// with blocks reserved and written as NUL bytes (Disk::allocate), so that an append overwrites in
+// place and its fdatasync writes the data alone: not the file's size, nor the conversion of
+// fallocate's unwritten extents (on ext4 here: 0.12–0.14 ms against 0.19–0.24 ms). A segment is cut back to its entries when the store rotates away from
 // it and when the store is closed; after a crash, the last segments may end in NUL bytes, which
 // open() and the verifier know are not entries.
 //

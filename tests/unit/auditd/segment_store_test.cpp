@@ -1,8 +1,15 @@
 #include <catch2/catch.hpp>
 
 #include <cerrno>
+#include <cstdlib>
 #include <string>
 #include <vector>
+
+#include <fcntl.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "auditd/ledger/segment_store.h"
 #include "test_support.h"
@@ -38,6 +45,30 @@ std::vector<std::string> read_all(const SegmentStore& store) {
 }
 
 const std::filesystem::path first_segment = "seg-0000000000000000.jsonl";
+
+// Bytes of the file that lie in extents the file system has reserved but never written
+// (fallocate's "unwritten" extents, FIEMAP_EXTENT_UNWRITTEN), as FIEMAP reports them.
+std::uint64_t unwritten_bytes(const std::filesystem::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  REQUIRE(fd >= 0);
+  constexpr unsigned slots = 256;
+  auto* map = static_cast<fiemap*>(std::calloc(1, sizeof(fiemap) + slots * sizeof(fiemap_extent)));
+  map->fm_start = 0;
+  map->fm_length = FIEMAP_MAX_OFFSET;
+  map->fm_flags = FIEMAP_FLAG_SYNC;
+  map->fm_extent_count = slots;
+  const int result = ::ioctl(fd, FS_IOC_FIEMAP, map);
+  const int error = errno;
+  ::close(fd);
+  INFO("FIEMAP needs a file system that reports extents (ext4, xfs): errno " << error);
+  REQUIRE(result == 0);
+  std::uint64_t total = 0;
+  for (unsigned i = 0; i < map->fm_mapped_extents; ++i) {
+    if (map->fm_extents[i].fe_flags & FIEMAP_EXTENT_UNWRITTEN) total += map->fm_extents[i].fe_length;
+  }
+  std::free(map);
+  return total;
+}
 
 // A disk that fails the next few calls the way a full or broken disk does, then recovers.
 class FlakyDisk final : public Disk {
@@ -163,7 +194,7 @@ TEST_CASE("a torn final line is truncated on reopen and the chain continues afte
   CHECK(read_all(*store) == leaves);
 }
 
-TEST_CASE("the live segment is preallocated, and cut back to its entries on close and rotation") {
+TEST_CASE("the live segment is preallocated with written zeros, and cut back to its entries on close and rotation") {
   TempDir dir;
   const auto leaves = chained_leaves(40);
   const auto path = dir / first_segment.string();
@@ -176,6 +207,8 @@ TEST_CASE("the live segment is preallocated, and cut back to its entries on clos
     const std::string live = read_file(path);
     CHECK(live.size() == std::uint64_t{1} << 20);
     CHECK(live.find_first_not_of('\0', entry_bytes) == std::string::npos);
+    // The zeros are written, not merely reserved, so that the next appends overwrite in place.
+    CHECK(unwritten_bytes(path) == 0);
     CHECK(read_all(*store) == std::vector<std::string>(leaves.begin(), leaves.begin() + 5));
   }
   CHECK(read_file(path).size() == entry_bytes);
@@ -402,4 +435,21 @@ TEST_CASE("an empty last segment left by a crash is accepted") {
   CHECK(store->size() == 3);
   REQUIRE(store->append(batch_of(chained_leaves(4), 3, 4)));
   CHECK(store->size() == 4);
+}
+
+TEST_CASE("the disk's allocate extends a file with written zeros, and keeps what is before") {
+  TempDir dir;
+  const auto path = dir / "file";
+  append_file(path, "kept");
+  const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  REQUIRE(fd >= 0);
+  // Larger than one piece of the zero buffer, and not a multiple of it.
+  const std::uint64_t length = (std::uint64_t{1} << 20) + 12345;
+  CHECK(system_disk().allocate(fd, 4, length) == 0);
+  ::close(fd);
+  const std::string content = read_file(path);
+  CHECK(content.size() == 4 + length);
+  CHECK(content.substr(0, 4) == "kept");
+  CHECK(content.find_first_not_of('\0', 4) == std::string::npos);
+  CHECK(unwritten_bytes(path) == 0);
 }
