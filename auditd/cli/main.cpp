@@ -1,7 +1,10 @@
 // cordon-audit: the auditor's CLI. Pulls a tenant's ledger over HTTPS, verifies it offline
 // against a pinned verifier key, and exports it. Runs anywhere; trusts nothing it is served.
+#include <csignal>
 #include <fstream>
 #include <iostream>
+
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 
@@ -24,6 +27,21 @@ Result<std::string> read_first_line(const std::string& path) {
   std::string line;
   if (!in || !std::getline(in, line)) return fail(Errc::not_found, "cannot read " + path);
   return line;
+}
+
+// verify maps regular files (ledger::verify_jsonl_files): if one is cut short while it is read,
+// the kernel raises SIGBUS. That ends verify with a clear message and status 2, never a pass.
+void report_bus_errors() {
+  struct sigaction action {};
+  action.sa_handler = [](int) {
+    static constexpr char message[] =
+        "cordon-audit: a ledger file was cut short while it was being verified (SIGBUS), or its "
+        "disk failed; nothing was verified: run verify again on files nothing is writing\n";
+    [[maybe_unused]] const auto written = ::write(STDERR_FILENO, message, sizeof message - 1);
+    ::_exit(2);
+  };
+  sigemptyset(&action.sa_mask);
+  ::sigaction(SIGBUS, &action, nullptr);
 }
 
 } // namespace
@@ -102,6 +120,7 @@ int main(int argc, char** argv) {
       verify_options.key = *line;
     }
     if (verify_options.key.empty()) return report(fail(Errc::invalid_argument, "give --key or --key-file"));
+    report_bus_errors();
     return report(auditor::verify(verify_options, std::cout));
   }
   if (exporter->parsed()) {

@@ -84,8 +84,12 @@ private:
   std::unique_ptr<Impl> m_impl;
 };
 
-// Verifies the concatenation of `files` (read in blocks of a few MiB). Errc::io_error if one cannot be
-// read; verification failures are in the report. NUL bytes that end a file right after a line
+// Verifies the concatenation of `files`. Errc::io_error if one cannot be read; verification
+// failures are in the report. Regular files are mapped (read-only, a window at a time) and
+// hashed from the page cache; pipes and files that cannot be mapped are read. A mapped file that
+// another process truncates while it is verified raises SIGBUS in the caller, as any mapped file
+// does: the verification then ends in a crash, never in a report that it passed (cordon-audit
+// turns the signal into a clear error). NUL bytes that end a file right after a line
 // (or fill it) are skipped: they are a live segment's preallocated space (see SegmentStore),
 // never entries. NUL bytes anywhere else are verified like any other byte, and fail.
 Result<VerifyReport> verify_jsonl_files(std::span<const std::filesystem::path> files,

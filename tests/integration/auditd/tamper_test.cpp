@@ -3,6 +3,8 @@
 // to start on a damaged ledger rather than serve it.
 #include <fstream>
 
+#include <sys/stat.h>
+
 #include "common/files.h"
 #include "tests/integration/auditd/helpers.h"
 
@@ -166,4 +168,22 @@ TEST_CASE("a torn tail left by a crash is cut at start-up and recorded as ledger
   CHECK(tree_size(client) == 62); // 60, ledger.recovered, auditd.started
   auto recovered = client.get("/v1/events?kind=ledger.recovered")->body;
   CHECK(recovered.find("\"truncated_bytes\":") != std::string::npos);
+}
+
+TEST_CASE("a bus error while verify reads (a mapped file cut short) ends in a clear error, not a pass") {
+  RunningAuditd auditd;
+  auto copy = make_ledger(auditd);
+  TempDir dir("cordon-tamper");
+  // A real SIGBUS needs a file truncated at the right instant; a FIFO with no writer holds verify
+  // in open() instead, and the signal is sent from outside: the same handler answers both.
+  const auto pipe = dir / "events.pipe";
+  REQUIRE(::mkfifo(pipe.c_str(), 0600) == 0);
+  REQUIRE(write_file_atomically(dir / "60.note", copy.checkpoint).has_value());
+  const std::string verify = binary_path("cordon-audit") + " verify --ledger " + pipe.string() +
+                             " --checkpoint " + (dir / "60.note").string() + " --key '" + copy.key + "'";
+  auto result = run_command("( " + verify + " & pid=$!; sleep 0.5; kill -BUS $pid; wait $pid; echo \"status $?\" )");
+  INFO(result.output);
+  CHECK(result.output.find("status 2") != std::string::npos);
+  CHECK(result.output.find("cut short while it was being verified (SIGBUS)") != std::string::npos);
+  CHECK(result.output.find("entries") == std::string::npos); // no "verified N entries"
 }

@@ -1,7 +1,10 @@
 #include <catch2/catch.hpp>
 
 #include <string>
+#include <thread>
 #include <vector>
+
+#include <sys/stat.h>
 
 #include "auditd/ledger/checkpoint.h"
 #include "auditd/ledger/checkpoint_signer.h"
@@ -315,4 +318,49 @@ TEST_CASE("an empty log verifies to the empty root") {
   CHECK(report.ok());
   CHECK(report.entries == 0);
   CHECK(report.root == empty_root());
+}
+
+TEST_CASE("a file larger than one mapped window verifies, and damage past the window's edge is found") {
+  TempDir dir;
+  // About 20 MB, so the file is mapped in two windows (16 MiB each) and lines cross the edge.
+  const auto log = signed_log(dir, 40000, {1, 33000, 40000}, 400);
+  const std::string bytes = log.jsonl();
+  REQUIRE(bytes.size() > std::size_t{16} << 20);
+  const auto path = dir / "big.jsonl";
+  const std::vector<std::filesystem::path> files{path};
+  write_file(path, bytes);
+  const auto clean = verify_jsonl_files(files, options_for(log, 2));
+  REQUIRE(clean);
+  INFO((clean->failure ? clean->failure->reason : ""));
+  CHECK(clean->ok());
+  CHECK(clean->root == log.root);
+  CHECK(clean->checkpoints.size() == 3);
+
+  // The entry that straddles the 16 MiB edge, damaged on the window's far side.
+  std::size_t straddling = 0;
+  while (log.offset_of(straddling + 1) <= (std::size_t{16} << 20)) ++straddling;
+  std::string damaged = bytes;
+  const std::size_t at = log.offset_of(straddling + 1) - 3;
+  REQUIRE(at >= std::size_t{16} << 20);
+  damaged[at] = damaged[at] == 'x' ? 'y' : 'x';
+  write_file(path, damaged);
+  const auto report = verify_jsonl_files(files, options_for(log, 2));
+  REQUIRE(report);
+  CHECK(failure_index(*report) == straddling);
+}
+
+TEST_CASE("a pipe is read to its end and verified like a file") {
+  TempDir dir;
+  const auto log = signed_log(dir, 300, {300});
+  const std::string bytes = log.jsonl();
+  const auto path = dir / "pipe";
+  REQUIRE(::mkfifo(path.c_str(), 0600) == 0);
+  std::thread writer([&] { write_file(path, bytes); });
+  const std::vector<std::filesystem::path> files{path};
+  const auto report = verify_jsonl_files(files, options_for(log));
+  writer.join();
+  REQUIRE(report);
+  CHECK(report->ok());
+  CHECK(report->entries == 300);
+  CHECK(report->root == log.root);
 }
