@@ -146,6 +146,7 @@ struct PhaseResult {
   double p50_ms = 0;
   double p99_ms = 0;
   double max_ms = 0;
+  double steal_pct = 0; // host steal over the phase, warm-up included (bench::StealMeter)
 
   double events_per_s() const { return seconds > 0 ? static_cast<double>(events) / seconds : 0; }
 };
@@ -184,6 +185,7 @@ Result<PhaseResult> run_phase(std::string_view name, unsigned threads, const Set
                                                  threads) + 1024;
   for (auto& outcome : outcomes) outcome.latencies_ns.reserve(capacity);
 
+  const bench::StealMeter steal;
   PhaseWindow window;
   std::latch ready(threads);
   std::latch go(1);
@@ -211,6 +213,7 @@ Result<PhaseResult> run_phase(std::string_view name, unsigned threads, const Set
   for (auto& worker : workers) worker.join();
 
   PhaseResult result;
+  result.steal_pct = steal.percent();
   result.seconds = seconds_between(window.measure_from, window.until);
   std::vector<std::int64_t> latencies;
   for (auto& outcome : outcomes) {
@@ -599,10 +602,12 @@ Report phase_json(const PhaseResult& phase) {
   out["requests"] = phase.requests;
   out["seconds"] = round_to(phase.seconds, 3);
   out["max_ms"] = round_to(phase.max_ms, 3);
+  out["host_steal_pct"] = phase.steal_pct;
   return out;
 }
 
 Result<Report> run(const Settings& settings) {
+  const bench::StealMeter steal;
   Report report;
   report["benchmark"] = "audit-bench";
   report["quick"] = settings.quick;
@@ -697,6 +702,7 @@ Result<Report> run(const Settings& settings) {
       {"batch_ge_200000", audit.batch.events_per_s() >= 200'000},
       {"verify_ge_70pct_openssl", verified.best_bytes_per_s >= 0.7 * openssl_16k}};
   report["machine"] = machine();
+  report["host_steal_pct"] = steal.percent();
   report["notes"] = "one keep-alive Unix-socket connection per writer thread, one event per request "
                     "(batch: 256), counted only on a durable 201 ack; client threads, auditd and "
                     "PostgreSQL share the machine's cores";

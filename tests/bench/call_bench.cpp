@@ -48,6 +48,7 @@ Result<std::string> mcp_session(ipc::UnixClient& client, const std::string& run)
 }
 
 Result<Json> run(bool quick) {
+  const bench::StealMeter steal;
   const std::size_t count = quick ? 100 : 2000;
   testing::TempDir directory("cordon-cb");
   bench::GateStack stack(directory.path());
@@ -123,6 +124,7 @@ Result<Json> run(bool quick) {
                     "tool.started and tool.executed; the peer is the same fs.read in this process";
   report["targets"] = {{"call_overhead_p99_le_3ms", report["call_overhead_p99_ms"].get<double>() <= 3.0}};
   report["machine"] = bench::machine_json();
+  report["host_steal_pct"] = steal.percent();
   return report;
 }
 

@@ -72,6 +72,10 @@ def main():
     machine = report.get("machine", {})
     if not isinstance(machine.get("cores"), int) or not machine.get("kernel"):
         problems.append(f"machine: {machine!r} lacks cores or kernel")
+    # Steal is a percentage that is 0 on an idle host or bare metal: a number in [0, 100].
+    steal = report.get("host_steal_pct")
+    if isinstance(steal, bool) or not isinstance(steal, (int, float)) or not 0 <= steal <= 100:
+        problems.append(f"host_steal_pct: {steal!r} is not a percentage")
     for key in STRINGS:
         if not isinstance(report.get(key), str):
             problems.append(f"{key} is missing")

@@ -73,6 +73,7 @@ double evaluation_us(const approvald::Constitution& constitution, const approval
 }
 
 Result<Json> run(bool quick) {
+  const bench::StealMeter steal;
   const std::size_t count = quick ? 200 : 4000;
   const int clients = 4;
   const std::string rules = constitution_of_200_rules();
@@ -121,6 +122,7 @@ Result<Json> run(bool quick) {
                     "decision.issued in auditd, SQLite commit (synchronous=FULL); the peer is one durable audit append";
   report["targets"] = {{"decision_p99_le_2ms", report["decision_p99_ms"].get<double>() <= 2.0}};
   report["machine"] = bench::machine_json();
+  report["host_steal_pct"] = steal.percent();
   return report;
 }
 

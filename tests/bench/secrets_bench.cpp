@@ -66,6 +66,7 @@ Result<double> openssl_ed25519_sign_rate(int seconds) {
 }
 
 Result<Json> run(bool quick) {
+  const bench::StealMeter steal;
   const std::size_t lease_count = quick ? 200 : 4000;
   const int clients = 4;
   testing::TempDir directory("cordon-sb");
@@ -132,6 +133,7 @@ Result<Json> run(bool quick) {
                     "in one process";
   report["targets"] = {{"lease_p99_le_2ms", report["lease_p99_ms"].get<double>() <= 2.0}};
   report["machine"] = bench::machine_json();
+  report["host_steal_pct"] = steal.percent();
   return report;
 }
 
