@@ -31,15 +31,15 @@ public:
   int truncate(int fd, std::uint64_t length) override {
     return retry([fd, length] { return ::ftruncate(fd, static_cast<off_t>(length)); });
   }
-  int allocate(int fd, std::uint64_t offset, std::uint64_t length) override {
+  int allocate(int fd, std::uint64_t offset, std::uint64_t length, bool write_zeros) override {
     // fallocate first: contiguous blocks, and a full disk found before anything is written. Its
     // blocks are "unwritten" extents, which a later write converts (a journal commit in that
-    // write's fdatasync), so they are written with zeros as well. File systems without
-    // fallocate get the zeros alone.
+    // write's fdatasync); written zeros spare that. File systems without fallocate get the
+    // zeros alone.
     const int reserved = retry([fd, offset, length] {
       return ::fallocate(fd, 0, static_cast<off_t>(offset), static_cast<off_t>(length));
     });
-    if (reserved != 0 && reserved != EOPNOTSUPP) return reserved;
+    if (!write_zeros || (reserved != 0 && reserved != EOPNOTSUPP)) return reserved;
     static const std::string zeros(std::size_t{256} << 10, '\0');
     for (std::uint64_t done = 0; done < length;) {
       const auto piece = static_cast<std::size_t>(std::min<std::uint64_t>(zeros.size(), length - done));

@@ -20,11 +20,13 @@ public:
   virtual int sync_all(int fd) = 0;
   // ftruncate(fd, length). Returns 0 or an errno value.
   virtual int truncate(int fd, std::uint64_t length) = 0;
-  // Extends the file over [offset, offset + length) with blocks that are reserved and written
-  // with zeros, so that a later write there overwrites data in place: its fdatasync then writes
-  // that data alone, with no change to the file's extents or size to commit. Returns 0 or an
-  // errno value; on error the file may have been extended over any part of the range.
-  virtual int allocate(int fd, std::uint64_t offset, std::uint64_t length) = 0;
+  // Extends the file over [offset, offset + length) with reserved blocks that read as zeros
+  // (fallocate). With `write_zeros`, the zeros are also written, so that a later write there
+  // overwrites data in place: its fdatasync then writes that data alone, with no change to the
+  // file's extents or size to commit. Returns 0 or an errno value (EOPNOTSUPP where the file
+  // system cannot reserve and `write_zeros` is false); on error the file may have been extended
+  // over any part of the range.
+  virtual int allocate(int fd, std::uint64_t offset, std::uint64_t length, bool write_zeros) = 0;
 };
 
 // pwrite / fdatasync / fsync / ftruncate / fallocate and zeros, retried on EINTR.

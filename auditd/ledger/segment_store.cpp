@@ -27,6 +27,8 @@ constexpr std::size_t segment_digits = 16;
 // How far the active segment is preallocated beyond the end of a batch (capped by the segment
 // size): large enough that extending it is rare, small enough not to matter on a full disk.
 constexpr std::uint64_t preallocate_bytes = 4 << 20;
+// Appends up to this size get their preallocation as written zeros (see the header).
+constexpr std::uint64_t zero_fill_max_batch_bytes = 64 << 10;
 // Reads are done in blocks of about this size, cut at entry boundaries.
 constexpr std::uint64_t read_block_bytes = 4 << 20;
 // Entries whose offsets are copied per acquisition of the reader lock.
@@ -298,10 +300,10 @@ int SegmentStore::trim_active() {
   return error;
 }
 
-void SegmentStore::reserve(std::uint64_t end) {
+void SegmentStore::reserve(std::uint64_t end, bool write_zeros) {
   if (!m_preallocate || end <= m_allocated) return;
   const std::uint64_t target = std::max(end, std::min(end + preallocate_bytes, m_options.segment_bytes));
-  const int error = m_disk->allocate(m_active_fd, m_allocated, target - m_allocated);
+  const int error = m_disk->allocate(m_active_fd, m_allocated, target - m_allocated, write_zeros);
   if (error == 0) {
     m_allocated = target;
     return;
@@ -364,7 +366,7 @@ Result<void> SegmentStore::append(const LeafBatch& batch) {
   }
   CORDON_TRY_VOID(rotate_if_needed(batch.bytes.size()));
   const std::uint64_t offset = m_segments.back().bytes;
-  reserve(offset + batch.bytes.size());
+  reserve(offset + batch.bytes.size(), batch.bytes.size() <= zero_fill_max_batch_bytes);
 
   int error = m_disk->write_at(m_active_fd, batch.bytes, offset);
   if (error == 0) error = m_disk->sync_data(m_active_fd);

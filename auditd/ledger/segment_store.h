@@ -46,9 +46,12 @@ struct LeafBatch {
 // successful append() wrote, and drops only a torn tail (see open()).
 //
 // Preallocation: while open, the last segment is extended ahead of its entries, 4 MiB at a time,
-// with blocks reserved and written as NUL bytes (Disk::allocate), so that an append overwrites in
-// place and its fdatasync writes the data alone: not the file's size, nor the conversion of
-// fallocate's unwritten extents (on ext4 here: 0.12–0.14 ms against 0.19–0.24 ms). A segment is cut back to its entries when the store rotates away from
+// with reserved blocks that read as NUL bytes (Disk::allocate). When the append that needs more
+// space is small (up to 64 KiB: a few events, whose fdatasync is mostly the file system's own
+// commit), the zeros are written too, so that the appends after it overwrite in place and their
+// fdatasync writes the data alone: not the file's size, nor the conversion of fallocate's
+// unwritten extents (on ext4 here: 0.12–0.14 ms against 0.19–0.24 ms). A large append does not
+// pay for them: there, writing every block twice costs more than the commit it saves. A segment is cut back to its entries when the store rotates away from
 // it and when the store is closed; after a crash, the last segments may end in NUL bytes, which
 // open() and the verifier know are not entries.
 //
@@ -120,8 +123,9 @@ private:
                             Hash& prev);
   Result<void> start_segment();
   Result<void> rotate_if_needed(std::uint64_t incoming_bytes);
-  // Extends the active segment's preallocation to cover `end` and some way beyond; best effort.
-  void reserve(std::uint64_t end);
+  // Extends the active segment's preallocation to cover `end` and some way beyond, with written
+  // zeros if `write_zeros`; best effort.
+  void reserve(std::uint64_t end, bool write_zeros);
   // Cuts the active segment back to its entries and syncs it. Returns 0 or an errno value.
   int trim_active();
   std::uint64_t entry_end(std::size_t segment, std::uint64_t index) const; // needs m_mutex

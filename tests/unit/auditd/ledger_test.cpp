@@ -48,8 +48,8 @@ public:
   int sync_data(int fd) override { return system_disk().sync_data(fd); }
   int sync_all(int fd) override { return system_disk().sync_all(fd); }
   int truncate(int fd, std::uint64_t length) override { return system_disk().truncate(fd, length); }
-  int allocate(int fd, std::uint64_t offset, std::uint64_t length) override {
-    return full ? ENOSPC : system_disk().allocate(fd, offset, length);
+  int allocate(int fd, std::uint64_t offset, std::uint64_t length, bool write_zeros) override {
+    return full ? ENOSPC : system_disk().allocate(fd, offset, length, write_zeros);
   }
 };
 

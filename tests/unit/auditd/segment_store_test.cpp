@@ -102,8 +102,8 @@ public:
     }
     return system_disk().truncate(fd, length);
   }
-  int allocate(int fd, std::uint64_t offset, std::uint64_t length) override {
-    return system_disk().allocate(fd, offset, length);
+  int allocate(int fd, std::uint64_t offset, std::uint64_t length, bool write_zeros) override {
+    return system_disk().allocate(fd, offset, length, write_zeros);
   }
 };
 
@@ -219,6 +219,23 @@ TEST_CASE("the live segment is preallocated with written zeros, and cut back to 
     REQUIRE(store->append(batch_of(leaves, 5, 10)));
     CHECK(read_file(path).size() == entry_bytes);
   }
+}
+
+TEST_CASE("a large append reserves its preallocation without writing zeros") {
+  TempDir dir;
+  const auto leaves = chained_leaves(200, 400); // about 100 KB: over the 64 KiB of a small append
+  const auto path = dir / first_segment.string();
+  std::uint64_t entry_bytes = 0;
+  for (const auto& leaf : leaves) entry_bytes += leaf.size() + 1;
+  REQUIRE(entry_bytes > std::uint64_t{64} << 10);
+  auto store = open_store(dir, SegmentStoreOptions{.segment_bytes = 8 << 20});
+  REQUIRE(store->append(batch_of(leaves, 0, leaves.size())));
+  const std::string live = read_file(path);
+  CHECK(live.size() > entry_bytes);
+  CHECK(live.find_first_not_of('\0', entry_bytes) == std::string::npos);
+  // Reserved only: the blocks after the entries are fallocate's unwritten extents.
+  CHECK(unwritten_bytes(path) > 0);
+  CHECK(read_all(*store) == leaves);
 }
 
 TEST_CASE("unused preallocated space left by a crash is cut on open and not counted as torn") {
@@ -445,7 +462,7 @@ TEST_CASE("the disk's allocate extends a file with written zeros, and keeps what
   REQUIRE(fd >= 0);
   // Larger than one piece of the zero buffer, and not a multiple of it.
   const std::uint64_t length = (std::uint64_t{1} << 20) + 12345;
-  CHECK(system_disk().allocate(fd, 4, length) == 0);
+  CHECK(system_disk().allocate(fd, 4, length, true) == 0);
   ::close(fd);
   const std::string content = read_file(path);
   CHECK(content.size() == 4 + length);
