@@ -15,6 +15,8 @@ namespace cordon::agentd {
 namespace {
 
 constexpr std::size_t max_rationale_bytes = 4096;
+// One per call agentd runs at once (its io threads): a call never waits for another's side step.
+constexpr unsigned side_threads = 8;
 constexpr std::size_t max_citations = 32;
 constexpr std::size_t max_argument_bytes = 1 << 20;
 
@@ -87,7 +89,7 @@ struct Gateway::Call {
 
 Gateway::Gateway(Parts parts)
     : m_config(*parts.config), m_runs(*parts.runs), m_gate(*parts.gate), m_packets(*parts.packets),
-      m_audit(*parts.audit), m_markers(*parts.markers) {
+      m_audit(*parts.audit), m_markers(*parts.markers), m_side(side_threads) {
   for (auto& tool : parts.tools) {
     const std::string name = tool->spec().name;
     m_tools.emplace(name, std::move(tool));
@@ -245,7 +247,7 @@ Json Gateway::execute(Call& call, Tool& tool, const Execution& execution) {
   const std::string& mode = execution.decision.mode;
   // The nonce is spent and tool.started made durable at the same time (two fsyncs in parallel);
   // the call runs only when both succeeded.
-  auto starting = std::async(std::launch::async, [&] { return record(call, "tool.started", {{"mode", mode}}); });
+  auto starting = m_side.run([&] { return record(call, "tool.started", {{"mode", mode}}); });
   auto spent = m_packets.spend(execution.decision);
   auto started = starting.get();
   if (!spent) {
@@ -297,7 +299,7 @@ Json Gateway::execute(Call& call, Tool& tool, const Execution& execution) {
                {"untrusted", output->untrusted}, {"injection_flags", flags}};
   // The span (with the run's flags) and tool.executed are made durable at the same time; the
   // agent gets the result only when both are.
-  auto keeping = std::async(std::launch::async, [&]() -> Result<void> {
+  auto keeping = m_side.run([&]() -> Result<void> {
     if (!output->untrusted) return ok();
     CORDON_TRY_VOID(m_runs.add_span(call.run.id, tool.spec().name, text));
     {

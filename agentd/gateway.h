@@ -18,6 +18,7 @@
 #include "agentd/untrusted/taint.h"
 #include "common/audit/audit_client.h"
 #include "common/clock.h"
+#include "common/side_threads.h"
 
 namespace cordon::agentd {
 
@@ -88,6 +89,9 @@ private:
   std::map<std::string, std::shared_ptr<untrusted::UntrustedSpans>> m_spans;
   std::mutex m_iterations_mutex;
   std::map<std::string, std::int64_t> m_iterations; // calls per run, for the metrics line
+  // Where the second of two durable steps runs while the calling thread does the first. Last,
+  // so that it stops before anything its tasks use.
+  SideThreads m_side;
 };
 
 } // namespace cordon::agentd

@@ -10,6 +10,9 @@
 namespace cordon::approvald {
 namespace {
 
+// One per decision approvald makes at once (its io threads): none waits for another's row.
+constexpr unsigned side_threads = 4;
+
 Result<std::string> random_id(std::string_view prefix) {
   const auto bytes = CORDON_TRY(crypto::random_bytes(16));
   return std::string(prefix) + to_hex(bytes);
@@ -35,7 +38,8 @@ Json requirements_json(const std::vector<ApprovalRequirement>& approvals) {
 
 Gate::Gate(Parts parts)
     : m_config(std::move(parts.config)), m_signer(*parts.signer), m_audit(*parts.audit), m_store(*parts.store),
-      m_desk(*parts.desk), m_clock(*parts.clock), m_constitution(std::make_shared<const Constitution>(std::move(parts.constitution))) {}
+      m_desk(*parts.desk), m_clock(*parts.clock), m_constitution(std::make_shared<const Constitution>(std::move(parts.constitution))),
+      m_side(side_threads) {}
 
 std::shared_ptr<const Constitution> Gate::constitution() const {
   std::lock_guard lock(m_constitution_mutex);
@@ -148,7 +152,7 @@ Result<Json> Gate::decide(const ipc::Peer& caller, const Json& body) {
   // The ledger's fdatasync and SQLite's run at the same time; the packet is answered only once
   // both are durable. A row stored for a decision the ledger refused is removed again: its id
   // was never handed out.
-  auto inserting = std::async(std::launch::async, [this, &stored] { return m_store.insert(stored); });
+  auto inserting = m_side.run([this, &stored] { return m_store.insert(stored); });
   auto recorded = m_audit.record(event);
   auto inserted = inserting.get();
   if (!recorded) {

@@ -14,6 +14,7 @@
 #include "common/clock.h"
 #include "common/ipc/peer.h"
 #include "common/json.h"
+#include "common/side_threads.h"
 
 namespace cordon::approvald {
 
@@ -65,6 +66,9 @@ private:
   mutable std::mutex m_constitution_mutex;
   std::shared_ptr<const Constitution> m_constitution;
   std::mutex m_reload_mutex;
+  // Where a decision's SQLite row is stored while the calling thread records it in the ledger.
+  // Last, so that it stops before anything its tasks use.
+  SideThreads m_side;
 };
 
 } // namespace cordon::approvald
