@@ -308,7 +308,9 @@ void SegmentStore::reserve(std::uint64_t end, bool write_zeros) {
     m_allocated = target;
     return;
   }
-  if (error == EOPNOTSUPP || error == ENOSYS) m_preallocate = false; // plain appends from now on
+  // A file system that can neither reserve nor take the zeros: plain appends from now on. (A
+  // refused fallocate alone, for a large append, is no reason to stop giving small ones zeros.)
+  if (write_zeros && (error == EOPNOTSUPP || error == ENOSYS)) m_preallocate = false;
   // The file may have grown over part of the range: trim_active() must still cut it back.
   struct stat status {};
   if (::fstat(m_active_fd, &status) == 0) {

@@ -238,6 +238,34 @@ TEST_CASE("a large append reserves its preallocation without writing zeros") {
   CHECK(read_all(*store) == leaves);
 }
 
+TEST_CASE("a refused fallocate for a large append does not stop the zeros for small ones") {
+  // A file system without fallocate: reserving alone fails, writing zeros works.
+  class NoFallocate final : public Disk {
+  public:
+    int write_at(int fd, std::string_view bytes, std::uint64_t offset) override {
+      return system_disk().write_at(fd, bytes, offset);
+    }
+    int sync_data(int fd) override { return system_disk().sync_data(fd); }
+    int sync_all(int fd) override { return system_disk().sync_all(fd); }
+    int truncate(int fd, std::uint64_t length) override { return system_disk().truncate(fd, length); }
+    int allocate(int fd, std::uint64_t offset, std::uint64_t length, bool write_zeros) override {
+      return write_zeros ? system_disk().allocate(fd, offset, length, true) : EOPNOTSUPP;
+    }
+  } disk;
+  TempDir dir;
+  const auto large = chained_leaves(200, 400);
+  const auto path = dir / first_segment.string();
+  auto store = open_store(dir, SegmentStoreOptions{.segment_bytes = 8 << 20, .disk = &disk});
+  REQUIRE(store->append(batch_of(large, 0, 200)));
+  const std::uint64_t entries = read_file(path).size(); // no space reserved past the entries
+  // The next small append is past the end of the file: it gets 4 MiB of written zeros ahead.
+  const auto more = chained_leaves(201, 400);
+  REQUIRE(store->append(batch_of(more, 200, 201)));
+  CHECK(read_file(path).size() > entries + (more[200].size() + 1));
+  CHECK(unwritten_bytes(path) == 0);
+  CHECK(store->size() == 201);
+}
+
 TEST_CASE("unused preallocated space left by a crash is cut on open and not counted as torn") {
   TempDir dir;
   const auto leaves = chained_leaves(6);
