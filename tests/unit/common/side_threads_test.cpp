@@ -53,8 +53,8 @@ TEST_CASE("the destructor runs what is still queued before it joins") {
   std::atomic<int> runs{0};
   std::vector<std::future<void>> pending;
   {
+    std::latch release(1); // outlives `side`, whose thread may still be inside wait()
     SideThreads side(1);
-    std::latch release(1);
     pending.push_back(side.run([&] { release.wait(); ++runs; }));
     for (int i = 0; i < 10; ++i) pending.push_back(side.run([&] { ++runs; }));
     release.count_down();
