@@ -85,6 +85,16 @@ Result<PlannedFile> shadow_file(const Bundle& bundle, const PlanOptions& options
   return file;
 }
 
+// The CAs that webhooks or HTTP hosts bring of their own (the bundle's `ca`): each written 0644
+// at path_of(its index); a CA file named `<prefix>*.ca` that the bundle no longer has is removed.
+template <class Item>
+void add_own_cas(InstallPlan& plan, const fs::path& root, const std::vector<Item>& items,
+                 std::string (*path_of)(std::size_t), std::string_view prefix) {
+  for (std::size_t i = 0; i < items.size(); ++i)
+    if (!items[i].ca_pem.empty()) plan.files.push_back({relative(path_of(i)), items[i].ca_pem, 0644});
+  add_stale(plan, root, paths::etc_cordon, prefix, ".ca");
+}
+
 } // namespace
 
 const PlannedFile* InstallPlan::find(std::string_view path) const {
@@ -122,13 +132,8 @@ Result<InstallPlan> plan_installation(const Bundle& bundle, const PlanOptions& o
                           std::string(paths::approvald.user), std::string(paths::approvald.user)});
   }
   add_stale(plan, options.root, paths::etc_cordon, "webhook-", ".secret");
-  for (std::size_t i = 0; i < bundle.webhooks.size(); ++i)
-    if (!bundle.webhooks[i].ca_pem.empty()) plan.files.push_back({relative(webhook_ca_path(i)), bundle.webhooks[i].ca_pem, 0644});
-  add_stale(plan, options.root, paths::etc_cordon, "webhook-", ".ca");
-  for (std::size_t i = 0; i < bundle.http_hosts.size(); ++i)
-    if (!bundle.http_hosts[i].ca_pem.empty())
-      plan.files.push_back({relative(http_host_ca_path(i)), bundle.http_hosts[i].ca_pem, 0644});
-  add_stale(plan, options.root, paths::etc_cordon, "http-host-", ".ca");
+  add_own_cas(plan, options.root, bundle.webhooks, webhook_ca_path, "webhook-");
+  add_own_cas(plan, options.root, bundle.http_hosts, http_host_ca_path, "http-host-");
 
   const auto egress = agentd_egress_dropin(bundle);
   plan.files.push_back({egress.path, egress.content, 0644});
