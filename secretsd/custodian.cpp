@@ -47,7 +47,7 @@ Result<std::string> random_id(std::string_view prefix) {
 
 Custodian::Custodian(Parts parts)
     : m_config(parts.config), m_audit(parts.audit), m_clock(parts.clock), m_custody(std::move(parts.custody)),
-      m_vault(std::move(parts.vault)), m_keys(std::move(parts.keys)), m_shredded_at(std::move(parts.shredded_at)) {
+      m_vault(std::move(parts.vault)), m_keys(std::move(parts.keys)), m_leases(std::move(parts.leases)), m_shredded_at(std::move(parts.shredded_at)) {
   auto probe = SecureBytes::allocate(1);
   m_memory_locked = probe && probe->locked();
 }
@@ -263,7 +263,7 @@ Result<void> Custodian::check_sign_purpose(const ipc::Peer& caller, const Public
     std::string kind;
     auto allowed = allowed_decision(body["packet"], action, kind);
     if (!allowed) return tl::unexpected(allowed.error());
-    return m_vault->spend_nonce(allowed->nonce, allowed->expires_at);
+    return m_leases->spend_nonce(allowed->nonce, allowed->expires_at);
   }
   }
   return fail(Errc::internal, "unknown key purpose");
@@ -321,18 +321,18 @@ Result<Json> Custodian::issue_lease(const ipc::Peer& caller, const Json& body) {
   auto value = m_vault->value(secret);
   if (!value) return refuse("lease.refused", value.error());
   const auto expires_at = m_clock.now() + m_config.lease_ttl;
-  Vault::Lease lease{CORDON_TRY(random_id("l-")), metadata->name, metadata->version, verified->id, run_id, expires_at};
+  Lease lease{CORDON_TRY(random_id("l-")), metadata->name, metadata->version, verified->id, run_id, expires_at};
   // The nonce is spent (durably, with the lease) before the ledger hears of the lease, so a
   // packet can never be used twice; if the ledger then refuses, the lease is closed again and the
   // value withheld: the packet stays spent, and the caller must ask for a new decision.
-  if (auto spent = m_vault->spend_nonce_and_record_lease(verified->nonce, verified->expires_at, lease); !spent)
+  if (auto spent = m_leases->spend_nonce_and_open(verified->nonce, verified->expires_at, lease); !spent)
     return refuse("lease.refused", spent.error());
   auto recorded = record(caller, "lease.issued",
                          {{"lease_id", lease.id}, {"secret", lease.secret}, {"version", lease.version},
                           {"decision_id", lease.decision_id}, {"tool", tool}, {"run_id", run_id},
                           {"expires_at", format_rfc3339_micros(expires_at)}});
   if (!recorded) {
-    (void)m_vault->close_lease(lease.id);
+    (void)m_leases->close(lease.id);
     return tl::unexpected(recorded.error());
   }
   return Json{{"lease_id", lease.id}, {"secret", lease.secret}, {"version", lease.version},
@@ -343,7 +343,7 @@ Result<Json> Custodian::issue_lease(const ipc::Peer& caller, const Json& body) {
 Result<Json> Custodian::release_lease(const ipc::Peer& caller, std::string_view id) {
   std::shared_lock lock(m_state_mutex);
   CORDON_TRY_VOID(require_live());
-  auto lease = m_vault->close_lease(id);
+  auto lease = m_leases->close(id);
   if (!lease) return tl::unexpected(lease.error());
   auto recorded = record(caller, "lease.released", {{"lease_id", lease->id}, {"secret", lease->secret}, {"run_id", lease->run_id}});
   if (!recorded) log::warn("a lease release was not recorded", {{"lease_id", lease->id}, {"error", recorded.error().message}});
@@ -354,17 +354,16 @@ void Custodian::expire_leases() {
   std::shared_lock lock(m_state_mutex);
   if (m_shredded_at) return;
   const auto now = m_clock.now();
-  auto leases = m_vault->expired_leases(now);
-  if (!leases) return;
+  const auto leases = m_leases->expired(now);
   ipc::Peer self;
   self.principal = "secretsd";
-  for (const auto& lease : *leases) {
+  for (const auto& lease : leases) {
     if (lease.expires_at > now) break;
     // Recorded first, closed after: a lease whose expiry the ledger did not take stays open and
     // is tried again next time, so no expiry goes unrecorded.
     auto recorded = record(self, "lease.expired", {{"lease_id", lease.id}, {"secret", lease.secret}, {"run_id", lease.run_id}});
     if (!recorded) return;
-    (void)m_vault->close_lease(lease.id);
+    (void)m_leases->close(lease.id);
   }
 }
 
@@ -400,9 +399,9 @@ Result<Json> Custodian::verify_totp(const ipc::Peer& caller, const Json& body) {
   const auto step = totp::matching_step(value->span(), code, now);
   if (!step) return refuse(Error{Errc::permission_denied, "the code for " + approver + " is wrong or expired"});
   const auto forget_after = now + 4 * totp::step_length;
-  if (auto spent = m_vault->spend_nonce("totp:" + approver + ":" + std::to_string(*step), forget_after); !spent)
+  if (auto spent = m_leases->spend_nonce("totp:" + approver + ":" + std::to_string(*step), forget_after); !spent)
     return refuse(Error{Errc::permission_denied, "the code for " + approver + " was used before"});
-  (void)m_vault->spend_nonce("totp:" + approver + ":" + std::to_string(*step - 1), forget_after); // may be spent already
+  (void)m_leases->spend_nonce("totp:" + approver + ":" + std::to_string(*step - 1), forget_after); // may be spent already
   CORDON_TRY(record(caller, "totp.verified", {{"approver", approver}, {"context", context}, {"step", *step}}));
   return Json{{"approver", approver}, {"verified", true}, {"step", *step}};
 }
@@ -417,7 +416,9 @@ Result<Json> Custodian::shred(const ipc::Peer& caller, const Json& body) {
   CORDON_TRY(record(caller, "vault.shred_started", {{"kek", m_custody->describe()}}));
   CORDON_TRY_VOID(m_custody->shred());
   CORDON_TRY_VOID(m_vault->destroy_contents(now));
+  CORDON_TRY_VOID(m_leases->close_all());
   m_keys.reset();
+  m_leases.reset();
   m_vault.reset();
   m_shredded_at = now;
   auto recorded = record(caller, "vault.shredded", {{"kek", m_custody->describe()}});

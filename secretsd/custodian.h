@@ -14,6 +14,7 @@
 #include "secretsd/kek/kek_custody.h"
 #include "secretsd/key_ring.h"
 #include "secretsd/secretsd_config.h"
+#include "secretsd/vault/lease_book.h"
 #include "secretsd/vault/vault.h"
 
 namespace cordon::secretsd {
@@ -37,6 +38,7 @@ public:
     std::unique_ptr<KekCustody> custody;
     std::unique_ptr<Vault> vault;   // null once shredded
     std::unique_ptr<KeyRing> keys;  // null once shredded
+    std::unique_ptr<LeaseBook> leases; // null once shredded
     std::optional<std::string> shredded_at;
     AuditClient& audit;
     const Clock& clock;
@@ -91,6 +93,7 @@ private:
   std::unique_ptr<KekCustody> m_custody;
   std::unique_ptr<Vault> m_vault;
   std::unique_ptr<KeyRing> m_keys;
+  std::unique_ptr<LeaseBook> m_leases;
   std::optional<std::string> m_shredded_at;
   bool m_memory_locked = true;
 };

@@ -80,6 +80,21 @@ struct Daemon::Parts {
   }
 };
 
+// The spent nonces and open leases, with those of a vault that still kept them in its tables taken
+// over first (durably, then the tables dropped: a crash between the two imports them again,
+// which skips what is there).
+Result<std::unique_ptr<LeaseBook>> open_lease_book(const std::filesystem::path& path, Vault& vault) {
+  auto book = CORDON_TRY(LeaseBook::open(path, SystemClock::instance()));
+  const auto legacy = CORDON_TRY(vault.legacy_lease_state());
+  if (legacy.present) {
+    CORDON_TRY_VOID(book->import(legacy.nonces, legacy.leases));
+    CORDON_TRY_VOID(vault.drop_legacy_lease_state());
+    log::info("moved spent nonces and open leases out of the vault",
+              {{"nonces", std::to_string(legacy.nonces.size())}, {"leases", std::to_string(legacy.leases.size())}});
+  }
+  return book;
+}
+
 Daemon::Daemon(std::unique_ptr<Parts> parts) : m_parts(std::move(parts)) {}
 Daemon::~Daemon() = default;
 
@@ -92,7 +107,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(SecretsdConfig config) {
   p.audit = std::make_unique<AuditClient>(p.config.audit_socket);
 
   auto custody = CORDON_TRY(make_custody(p.config));
-  Custodian::Parts custodian{p.config, nullptr, nullptr, nullptr, std::nullopt, *p.audit, SystemClock::instance()};
+  Custodian::Parts custodian{p.config, nullptr, nullptr, nullptr, nullptr, std::nullopt, *p.audit, SystemClock::instance()};
   const auto database = state / "vault.db";
   custodian.shredded_at = CORDON_TRY(Vault::shredded_at(database));
   if (!custodian.shredded_at) {
@@ -100,6 +115,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(SecretsdConfig config) {
     if (!kek) return fail(kek.error().code, "cannot recover the KEK (" + custody->describe() + "): " + kek.error().message);
     custodian.vault = CORDON_TRY(Vault::open(database, p.config.tenant, std::move(*kek)));
     custodian.keys = CORDON_TRY(KeyRing::load(*custodian.vault));
+    custodian.leases = CORDON_TRY(open_lease_book(state / "leases.log", *custodian.vault));
   }
   custodian.custody = std::move(custody);
   p.custodian = std::make_unique<Custodian>(std::move(custodian));

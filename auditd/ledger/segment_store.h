@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "auditd/ledger/disk.h"
+#include "common/disk.h"
 #include "auditd/ledger/hash.h"
 #include "common/error.h"
 

@@ -23,12 +23,6 @@ CREATE TABLE IF NOT EXISTS secrets (
 CREATE TABLE IF NOT EXISTS signing_keys (
   name TEXT PRIMARY KEY, purpose TEXT NOT NULL, public_key BLOB NOT NULL, wrapped_key BLOB NOT NULL,
   sealed_seed BLOB NOT NULL, created_at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS spent_nonces (nonce TEXT PRIMARY KEY, forget_after INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS spent_nonces_by_age ON spent_nonces (forget_after);
-CREATE TABLE IF NOT EXISTS leases (
-  id TEXT PRIMARY KEY, secret TEXT NOT NULL, version INTEGER NOT NULL, decision_id TEXT NOT NULL,
-  run_id TEXT NOT NULL, expires_at INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS leases_by_expiry ON leases (expires_at);
 )sql";
 
 bool valid_name_character(char c) {
@@ -76,14 +70,7 @@ Result<SecureBytes> open_sealed(std::span<const std::uint8_t> key, std::span<con
   return secure;
 }
 
-std::int64_t unix_seconds(std::chrono::system_clock::time_point time) {
-  return std::chrono::duration_cast<std::chrono::seconds>(time.time_since_epoch()).count();
-}
-
-// Lease expiries are kept in milliseconds, so that none is recorded as passed early.
-std::int64_t unix_millis(std::chrono::system_clock::time_point time) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
-}
+// Older vaults kept lease expiries in milliseconds.
 std::chrono::system_clock::time_point from_millis(std::int64_t millis) {
   return std::chrono::system_clock::time_point(std::chrono::milliseconds(millis));
 }
@@ -279,75 +266,35 @@ Result<std::vector<SigningKeyRecord>> Vault::signing_keys() const {
   return out;
 }
 
-Result<void> Vault::spend_nonce(std::string_view nonce, std::chrono::system_clock::time_point forget_after) {
+Result<Vault::LegacyLeaseState> Vault::legacy_lease_state() const {
   std::lock_guard lock(m_mutex);
-  auto insert = CORDON_TRY(m_db->prepare("INSERT INTO spent_nonces (nonce, forget_after) VALUES (?1, ?2)"));
-  auto inserted = insert.bind(1, nonce).bind(2, unix_seconds(forget_after)).run();
-  if (!inserted) {
-    if (inserted.error().code == Errc::conflict) return fail(Errc::conflict, "the decision packet was used before");
-    return inserted;
+  LegacyLeaseState state;
+  auto tables = CORDON_TRY(m_db->prepare(
+      "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('spent_nonces', 'leases')"));
+  if (!CORDON_TRY(tables.step()) || tables.integer(0) != 2) return state;
+  auto nonces = CORDON_TRY(m_db->prepare("SELECT nonce, forget_after FROM spent_nonces ORDER BY forget_after"));
+  while (CORDON_TRY(nonces.step())) {
+    state.nonces.emplace_back(nonces.text(0), std::chrono::system_clock::time_point(std::chrono::seconds(nonces.integer(1))));
   }
-  return ok();
-}
-
-Result<void> Vault::record_lease(const Lease& lease) {
-  std::lock_guard lock(m_mutex);
-  // Nonces a packet could no longer be presented with are pruned here, on a path that writes anyway.
-  auto statement_3 = CORDON_TRY(m_db->prepare("DELETE FROM spent_nonces WHERE forget_after < ?1"));
-  CORDON_TRY_VOID(statement_3.bind(1, unix_seconds(lease.expires_at) - 3600).run());
-  auto insert = CORDON_TRY(m_db->prepare(
-      "INSERT INTO leases (id, secret, version, decision_id, run_id, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
-  return insert.bind(1, lease.id).bind(2, lease.secret).bind(3, lease.version).bind(4, lease.decision_id)
-      .bind(5, lease.run_id).bind(6, unix_millis(lease.expires_at)).run();
-}
-
-Result<void> Vault::spend_nonce_and_record_lease(std::string_view nonce, std::chrono::system_clock::time_point forget_after,
-                                                 const Lease& lease) {
-  std::lock_guard lock(m_mutex);
-  auto transaction = CORDON_TRY(Transaction::begin(*m_db));
-  auto spend = CORDON_TRY(m_db->prepare("INSERT INTO spent_nonces (nonce, forget_after) VALUES (?1, ?2)"));
-  if (auto spent = spend.bind(1, nonce).bind(2, unix_seconds(forget_after)).run(); !spent) {
-    if (spent.error().code == Errc::conflict) return fail(Errc::conflict, "the decision packet was used before");
-    return spent;
+  auto leases = CORDON_TRY(m_db->prepare("SELECT id, secret, version, decision_id, run_id, expires_at FROM leases"));
+  while (CORDON_TRY(leases.step())) {
+    state.leases.push_back(Lease{leases.text(0), leases.text(1), leases.integer(2), leases.text(3), leases.text(4),
+                                 from_millis(leases.integer(5))});
   }
-  auto prune = CORDON_TRY(m_db->prepare("DELETE FROM spent_nonces WHERE forget_after < ?1"));
-  CORDON_TRY_VOID(prune.bind(1, unix_seconds(lease.expires_at) - 3600).run());
-  auto insert = CORDON_TRY(m_db->prepare(
-      "INSERT INTO leases (id, secret, version, decision_id, run_id, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
-  CORDON_TRY_VOID(insert.bind(1, lease.id).bind(2, lease.secret).bind(3, lease.version).bind(4, lease.decision_id)
-                      .bind(5, lease.run_id).bind(6, unix_millis(lease.expires_at)).run());
-  return transaction.commit();
+  state.present = true;
+  return state;
 }
 
-Result<Vault::Lease> Vault::close_lease(std::string_view id) {
+Result<void> Vault::drop_legacy_lease_state() {
   std::lock_guard lock(m_mutex);
-  auto query = CORDON_TRY(m_db->prepare("DELETE FROM leases WHERE id = ?1 RETURNING secret, version, decision_id, run_id, expires_at"));
-  query.bind(1, id);
-  if (!CORDON_TRY(query.step())) return fail(Errc::not_found, "no open lease " + std::string(id));
-  Lease lease{std::string(id), query.text(0), query.integer(1), query.text(2), query.text(3),
-              from_millis(query.integer(4))};
-  CORDON_TRY_VOID(query.run());
-  return lease;
-}
-
-Result<std::vector<Vault::Lease>> Vault::expired_leases(std::chrono::system_clock::time_point now) const {
-  std::lock_guard lock(m_mutex);
-  auto query = CORDON_TRY(m_db->prepare(
-      "SELECT id, secret, version, decision_id, run_id, expires_at FROM leases WHERE expires_at <= ?1 ORDER BY expires_at LIMIT 1000"));
-  query.bind(1, unix_millis(now));
-  std::vector<Lease> out;
-  while (CORDON_TRY(query.step())) {
-    out.push_back(Lease{query.text(0), query.text(1), query.integer(2), query.text(3), query.text(4),
-                        from_millis(query.integer(5))});
-  }
-  return out;
+  return m_db->execute("DROP TABLE IF EXISTS spent_nonces; DROP TABLE IF EXISTS leases;");
 }
 
 Result<void> Vault::destroy_contents(std::string_view now) {
   std::lock_guard lock(m_mutex);
   {
     auto transaction = CORDON_TRY(Transaction::begin(*m_db));
-    CORDON_TRY_VOID(m_db->execute("DELETE FROM secrets; DELETE FROM signing_keys; DELETE FROM leases; "
+    CORDON_TRY_VOID(m_db->execute("DELETE FROM secrets; DELETE FROM signing_keys; "
                                   "DELETE FROM meta WHERE key = 'kek_marker';"));
     auto statement_4 = CORDON_TRY(m_db->prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('shredded_at', ?1)"));
   CORDON_TRY_VOID(statement_4.bind(1, now).run());

@@ -15,6 +15,7 @@
 #include "common/error.h"
 #include "common/secure_bytes.h"
 #include "common/sqlite/sqlite.h"
+#include "secretsd/vault/lease_book.h"
 
 namespace cordon::secretsd {
 
@@ -77,28 +78,16 @@ public:
   Result<void> store_signing_key(const SigningKeyRecord& key, std::string_view now);
   Result<std::vector<SigningKeyRecord>> signing_keys() const;
 
-  // Single use of decision nonces: Errc::conflict when `nonce` was spent before. Durable before
-  // it returns. Spent nonces are kept until `forget_after` (a packet's expiry), then pruned.
-  Result<void> spend_nonce(std::string_view nonce, std::chrono::system_clock::time_point forget_after);
-
-  // Leases, persisted so that an expiry across a restart is still recorded.
-  struct Lease {
-    std::string id;
-    std::string secret;
-    std::int64_t version = 0;
-    std::string decision_id;
-    std::string run_id;
-    std::chrono::system_clock::time_point expires_at;
+  // Spent nonces and open leases as vaults before the LeaseBook kept them (tables spent_nonces and
+  // leases): read once at start-up, taken into the LeaseBook, then dropped. `present` is false
+  // for a vault without those tables.
+  struct LegacyLeaseState {
+    bool present = false;
+    std::vector<std::pair<std::string, std::chrono::system_clock::time_point>> nonces;
+    std::vector<Lease> leases;
   };
-  Result<void> record_lease(const Lease& lease);
-  // spend_nonce and record_lease in one transaction: one durable commit, and either both or
-  // neither. Errc::conflict when the nonce was spent before.
-  Result<void> spend_nonce_and_record_lease(std::string_view nonce, std::chrono::system_clock::time_point forget_after,
-                                            const Lease& lease);
-  // Errc::not_found when no such lease is open.
-  Result<Lease> close_lease(std::string_view id);
-  // Open leases whose expiry is at or before `now`, oldest first, at most 1000.
-  Result<std::vector<Lease>> expired_leases(std::chrono::system_clock::time_point now) const;
+  Result<LegacyLeaseState> legacy_lease_state() const;
+  Result<void> drop_legacy_lease_state();
 
   // Crypto-shred, database half: deletes every secret, data key and signing key, zeroes the
   // freed pages, checkpoints the WAL, vacuums, and marks the store shredded at `now`. The KEK's

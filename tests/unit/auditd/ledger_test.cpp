@@ -11,6 +11,7 @@
 
 #include "auditd/ledger/ledger.h"
 #include "test_support.h"
+#include "tests/support/faulty_disk.h"
 
 using namespace cordon;
 using namespace cordon::ledger;
@@ -38,20 +39,6 @@ std::vector<PreparedEvent> events_of(std::initializer_list<int> numbers) {
   for (const int n : numbers) events.push_back(test_event(n));
   return events;
 }
-
-class FullDisk final : public Disk {
-public:
-  std::atomic<bool> full{false};
-  int write_at(int fd, std::string_view bytes, std::uint64_t offset) override {
-    return full ? ENOSPC : system_disk().write_at(fd, bytes, offset);
-  }
-  int sync_data(int fd) override { return system_disk().sync_data(fd); }
-  int sync_all(int fd) override { return system_disk().sync_all(fd); }
-  int truncate(int fd, std::uint64_t length) override { return system_disk().truncate(fd, length); }
-  int allocate(int fd, std::uint64_t offset, std::uint64_t length, bool write_zeros) override {
-    return full ? ENOSPC : system_disk().allocate(fd, offset, length, write_zeros);
-  }
-};
 
 } // namespace
 
@@ -260,7 +247,7 @@ TEST_CASE("tiles and entry bundles follow C2SP tlog-tiles") {
 
 TEST_CASE("a full disk fails the group's appends and the ledger recovers when space returns") {
   TempDir dir;
-  FullDisk disk;
+  cordon::testing::FaultyDisk disk;
   LedgerOptions options = test_options();
   options.disk = &disk;
   auto ledger = open_ledger(dir, std::move(options));

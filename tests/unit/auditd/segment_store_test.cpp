@@ -13,6 +13,7 @@
 
 #include "auditd/ledger/segment_store.h"
 #include "test_support.h"
+#include "tests/support/faulty_disk.h"
 
 using namespace cordon;
 using namespace cordon::ledger;
@@ -69,43 +70,6 @@ std::uint64_t unwritten_bytes(const std::filesystem::path& path) {
   std::free(map);
   return total;
 }
-
-// A disk that fails the next few calls the way a full or broken disk does, then recovers.
-class FlakyDisk final : public Disk {
-public:
-  int failing_writes = 0;
-  int failing_syncs = 0;
-  int failing_truncates = 0;
-  int write_error = ENOSPC;
-
-  int write_at(int fd, std::string_view bytes, std::uint64_t offset) override {
-    if (failing_writes > 0) {
-      --failing_writes;
-      // A full disk takes part of the write first.
-      system_disk().write_at(fd, bytes.substr(0, bytes.size() / 2), offset);
-      return write_error;
-    }
-    return system_disk().write_at(fd, bytes, offset);
-  }
-  int sync_data(int fd) override {
-    if (failing_syncs > 0) {
-      --failing_syncs;
-      return EIO;
-    }
-    return system_disk().sync_data(fd);
-  }
-  int sync_all(int fd) override { return system_disk().sync_all(fd); }
-  int truncate(int fd, std::uint64_t length) override {
-    if (failing_truncates > 0) {
-      --failing_truncates;
-      return EIO;
-    }
-    return system_disk().truncate(fd, length);
-  }
-  int allocate(int fd, std::uint64_t offset, std::uint64_t length, bool write_zeros) override {
-    return system_disk().allocate(fd, offset, length, write_zeros);
-  }
-};
 
 } // namespace
 
@@ -240,18 +204,8 @@ TEST_CASE("a large append reserves its preallocation without writing zeros") {
 
 TEST_CASE("a refused fallocate for a large append does not stop the zeros for small ones") {
   // A file system without fallocate: reserving alone fails, writing zeros works.
-  class NoFallocate final : public Disk {
-  public:
-    int write_at(int fd, std::string_view bytes, std::uint64_t offset) override {
-      return system_disk().write_at(fd, bytes, offset);
-    }
-    int sync_data(int fd) override { return system_disk().sync_data(fd); }
-    int sync_all(int fd) override { return system_disk().sync_all(fd); }
-    int truncate(int fd, std::uint64_t length) override { return system_disk().truncate(fd, length); }
-    int allocate(int fd, std::uint64_t offset, std::uint64_t length, bool write_zeros) override {
-      return write_zeros ? system_disk().allocate(fd, offset, length, true) : EOPNOTSUPP;
-    }
-  } disk;
+  cordon::testing::FaultyDisk disk;
+  disk.no_fallocate = true;
   TempDir dir;
   const auto large = chained_leaves(200, 400);
   const auto path = dir / first_segment.string();
@@ -394,7 +348,7 @@ TEST_CASE("a missing or misnamed segment fails the open") {
 
 TEST_CASE("a failed write leaves the store usable and nothing of the batch behind") {
   TempDir dir;
-  FlakyDisk disk;
+  cordon::testing::FaultyDisk disk;
   const auto leaves = chained_leaves(9);
   auto store = open_store(dir, {.disk = &disk});
   REQUIRE(store->append(batch_of(leaves, 0, 3)));
@@ -429,7 +383,7 @@ TEST_CASE("a failed write leaves the store usable and nothing of the batch behin
 
 TEST_CASE("a store whose failed write cannot be undone refuses appends until reopened") {
   TempDir dir;
-  FlakyDisk disk;
+  cordon::testing::FaultyDisk disk;
   const auto leaves = chained_leaves(6);
   {
     auto store = open_store(dir, {.disk = &disk});
@@ -455,7 +409,7 @@ TEST_CASE("a store whose failed write cannot be undone refuses appends until reo
 
 TEST_CASE("a failed write into a new segment keeps that segment for the next append") {
   TempDir dir;
-  FlakyDisk disk;
+  cordon::testing::FaultyDisk disk;
   const auto leaves = chained_leaves(6);
   auto store = open_store(dir, {.segment_bytes = 700, .disk = &disk});
   REQUIRE(store->append(batch_of(leaves, 0, 3)));

@@ -148,13 +148,31 @@ TEST_CASE("a ciphertext moved to another name does not decrypt") {
   CHECK(value.error().code == Errc::integrity);
 }
 
-TEST_CASE("a spent nonce is refused a second time, also after reopening") {
+TEST_CASE("a vault that kept spent nonces and leases in its tables hands them over once") {
   cordon::testing::TempDir dir;
-  const auto later = std::chrono::system_clock::now() + std::chrono::minutes(2);
-  REQUIRE(open_vault(dir / "vault.db")->spend_nonce("n-1", later));
+  CHECK_FALSE(open_vault(dir / "vault.db")->legacy_lease_state()->present);
+  {
+    // The tables as vaults before the lease book had them.
+    auto db = cordon::Sqlite::open(dir / "vault.db").value();
+    REQUIRE(db->execute("CREATE TABLE spent_nonces (nonce TEXT PRIMARY KEY, forget_after INTEGER NOT NULL);"
+                        "CREATE TABLE leases (id TEXT PRIMARY KEY, secret TEXT NOT NULL, version INTEGER NOT NULL, "
+                        "decision_id TEXT NOT NULL, run_id TEXT NOT NULL, expires_at INTEGER NOT NULL);"
+                        "INSERT INTO spent_nonces VALUES ('n-1', 1900000000), ('n-2', 1900000100);"
+                        "INSERT INTO leases VALUES ('l-1', 'acme/token', 2, 'd-1', 'r-1', 1900000000123);"));
+  }
   auto vault = open_vault(dir / "vault.db");
-  CHECK(vault->spend_nonce("n-1", later).error().code == Errc::conflict);
-  CHECK(vault->spend_nonce("n-2", later));
+  const auto legacy = vault->legacy_lease_state().value();
+  REQUIRE(legacy.present);
+  REQUIRE(legacy.nonces.size() == 2);
+  CHECK(legacy.nonces[0].first == "n-1");
+  CHECK(legacy.nonces[0].second == std::chrono::system_clock::time_point(std::chrono::seconds(1900000000)));
+  REQUIRE(legacy.leases.size() == 1);
+  CHECK(legacy.leases[0].id == "l-1");
+  CHECK(legacy.leases[0].secret == "acme/token");
+  CHECK(legacy.leases[0].version == 2);
+  CHECK(legacy.leases[0].expires_at == std::chrono::system_clock::time_point(std::chrono::milliseconds(1900000000123)));
+  REQUIRE(vault->drop_legacy_lease_state());
+  CHECK_FALSE(vault->legacy_lease_state()->present);
 }
 
 TEST_CASE("destroy_contents leaves no secret, key or value in the database file") {

@@ -1,4 +1,4 @@
-#include "auditd/ledger/disk.h"
+#include "common/disk.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -7,7 +7,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-namespace cordon::ledger {
+namespace cordon {
 namespace {
 
 class SystemDisk final : public Disk {
@@ -68,4 +68,4 @@ Disk& system_disk() {
   return disk;
 }
 
-} // namespace cordon::ledger
+} // namespace cordon

@@ -3,11 +3,12 @@
 #include <cstdint>
 #include <string_view>
 
-namespace cordon::ledger {
+namespace cordon {
 
-// The calls by which the segment store makes bytes durable, behind a seam so that tests can make
-// them fail as a full or failing disk does (ENOSPC, EIO) without one. The real implementation is
-// system_disk(); a fake only needs to fail some calls and pass the rest through.
+// The calls by which durable files (the ledger's segments, record logs) make bytes durable,
+// behind a seam so that tests can make them fail as a full or failing disk does (ENOSPC, EIO)
+// without one. The real implementation is system_disk(); a fake only needs to fail some calls
+// and pass the rest through.
 class Disk {
 public:
   virtual ~Disk() = default;
@@ -32,4 +33,4 @@ public:
 // pwrite / fdatasync / fsync / ftruncate / fallocate and zeros, retried on EINTR.
 Disk& system_disk();
 
-} // namespace cordon::ledger
+} // namespace cordon
