@@ -54,6 +54,16 @@ Custodian::Custodian(Parts parts)
 
 std::string Custodian::now_text() const { return format_rfc3339_micros(m_clock.now()); }
 
+namespace {
+
+// A member's text for a refusal's event, when the body gives it as a string; empty otherwise.
+std::string text_or_empty(const Json& body, const char* key) {
+  const auto member = body.find(key);
+  return member != body.end() && member->is_string() ? member->get<std::string>() : std::string();
+}
+
+} // namespace
+
 Result<AuditAck> Custodian::record(const ipc::Peer& caller, std::string kind, Json data) {
   data["caller"] = caller.principal;
   AuditEvent event;
@@ -171,20 +181,23 @@ Result<Json> Custodian::list_keys() const {
 Result<Json> Custodian::create_checkpoint_key(const ipc::Peer& caller, const Json& body) {
   std::shared_lock lock(m_state_mutex);
   CORDON_TRY_VOID(require_live());
-  CORDON_TRY_VOID(require_known_fields(body, {"seed_base64"}));
+  const auto refuse = [&](const Error& error) {
+    record_refusal(caller, "key.refused", error, {{"key", checkpoint_key}});
+    return tl::unexpected(error);
+  };
+  if (auto known = require_known_fields(body, {"seed_base64"}); !known) return refuse(known.error());
   const bool imported = body.contains("seed_base64");
   Result<PublicKeyInfo> created = fail(Errc::internal, "unset");
   if (imported) {
-    auto seed = CORDON_TRY(base64_member(body, "seed_base64"));
+    auto decoded = base64_member(body, "seed_base64");
+    if (!decoded) return refuse(decoded.error());
+    auto seed = std::move(*decoded);
     created = m_keys->import(*m_vault, checkpoint_key, KeyPurpose::checkpoint, seed, now_text());
     crypto::wipe(seed);
   } else {
     created = m_keys->generate(*m_vault, checkpoint_key, KeyPurpose::checkpoint, now_text());
   }
-  if (!created) {
-    record_refusal(caller, "key.refused", created.error(), {{"key", checkpoint_key}});
-    return tl::unexpected(created.error());
-  }
+  if (!created) return refuse(created.error());
   auto verifier = CORDON_TRY(ledger::NoteVerifierKey::from_public_key(m_config.checkpoint_origin, created->public_key));
   auto recorded = record(caller, imported ? "key.imported" : "key.generated",
                          {{"key", checkpoint_key}, {"verifier_key", verifier.to_string()}});
@@ -272,14 +285,23 @@ Result<void> Custodian::check_sign_purpose(const ipc::Peer& caller, const Public
 Result<Json> Custodian::sign(const ipc::Peer& caller, const Json& body) {
   std::shared_lock lock(m_state_mutex);
   CORDON_TRY_VOID(require_live());
-  CORDON_TRY_VOID(require_known_fields(body, {"key", "message_base64", "packet", "action"}));
-  const auto key_member = body.find("key");
-  if (key_member == body.end() || !key_member->is_string()) return fail(Errc::invalid_argument, "key must be a key name");
-  const std::string name = *key_member;
-  const auto message = CORDON_TRY(base64_member(body, "message_base64"));
+  const std::string name = text_or_empty(body, "key");
+  // A request that names no usable key or message is refused before any key is touched; each
+  // such refusal is recorded too.
+  const auto refuse = [&](const Error& error) {
+    record_refusal(caller, "sign.refused", error, {{"key", name}});
+    return tl::unexpected(error);
+  };
+  if (auto known = require_known_fields(body, {"key", "message_base64", "packet", "action"}); !known)
+    return refuse(known.error());
+  if (const auto member = body.find("key"); member == body.end() || !member->is_string())
+    return refuse(Error{Errc::invalid_argument, "key must be a key name"});
+  auto decoded = base64_member(body, "message_base64");
+  if (!decoded) return refuse(decoded.error());
+  const auto message = std::move(*decoded);
   const std::string_view message_text(reinterpret_cast<const char*>(message.data()), message.size());
   auto key = m_keys->find(name);
-  if (!key) return tl::unexpected(key.error());
+  if (!key) return refuse(key.error());
   if (auto purpose = check_sign_purpose(caller, *key, message_text, body); !purpose) {
     record_refusal(caller, "sign.refused", purpose.error(), {{"key", name}, {"message_sha256", to_hex(crypto::sha256(message))}});
     return tl::unexpected(purpose.error());
@@ -294,19 +316,19 @@ Result<Json> Custodian::sign(const ipc::Peer& caller, const Json& body) {
 Result<Json> Custodian::issue_lease(const ipc::Peer& caller, const Json& body) {
   std::shared_lock lock(m_state_mutex);
   CORDON_TRY_VOID(require_live());
-  CORDON_TRY_VOID(require_known_fields(body, {"packet", "action", "secret", "run_id"}));
-  const auto secret_member = body.find("secret");
-  if (secret_member == body.end() || !secret_member->is_string()) return fail(Errc::invalid_argument, "secret must be a secret name");
-  const std::string secret = *secret_member;
-  std::string run_id;
-  if (const auto run = body.find("run_id"); run != body.end()) {
-    if (!run->is_string()) return fail(Errc::invalid_argument, "run_id must be a string");
-    run_id = *run;
-  }
+  const std::string secret = text_or_empty(body, "secret");
+  const std::string run_id = text_or_empty(body, "run_id");
+  // Every refusal of a lease request is recorded, a malformed one included.
   const auto refuse = [&](std::string kind, const Error& error) {
     record_refusal(caller, std::move(kind), error, {{"secret", secret}, {"run_id", run_id}});
     return tl::unexpected(error);
   };
+  if (auto known = require_known_fields(body, {"packet", "action", "secret", "run_id"}); !known)
+    return refuse("lease.refused", known.error());
+  if (const auto member = body.find("secret"); member == body.end() || !member->is_string())
+    return refuse("lease.refused", Error{Errc::invalid_argument, "secret must be a secret name"});
+  if (const auto run = body.find("run_id"); run != body.end() && !run->is_string())
+    return refuse("lease.refused", Error{Errc::invalid_argument, "run_id must be a string"});
   if (!body.contains("packet") || !body.contains("action"))
     return refuse("lease.refused", Error{Errc::invalid_argument, "a lease needs a decision packet and its action"});
 
@@ -370,23 +392,25 @@ void Custodian::expire_leases() {
 Result<Json> Custodian::verify_totp(const ipc::Peer& caller, const Json& body) {
   std::shared_lock lock(m_state_mutex);
   CORDON_TRY_VOID(require_live());
-  CORDON_TRY_VOID(require_known_fields(body, {"approver", "code", "context"}));
-  const auto text = [&](const char* key, std::size_t max) -> Result<std::string> {
-    const auto member = body.find(key);
-    if (member == body.end() || !member->is_string() || member->get_ref<const std::string&>().empty() ||
-        member->get_ref<const std::string&>().size() > max)
-      return fail(Errc::invalid_argument, std::string(key) + " must be a string of 1.." + std::to_string(max) + " bytes");
-    return member->get<std::string>();
-  };
-  const std::string approver = CORDON_TRY(text("approver", 64));
-  if (approver.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789._-") != std::string::npos)
-    return fail(Errc::invalid_argument, "approver must be of [a-z0-9._-]");
-  const std::string code = CORDON_TRY(text("code", 16));
-  const std::string context = CORDON_TRY(text("context", 256));
+  const std::string approver = text_or_empty(body, "approver");
+  const std::string code = text_or_empty(body, "code");
+  const std::string context = text_or_empty(body, "context");
   const auto refuse = [&](const Error& error) {
     record_refusal(caller, "totp.refused", error, {{"approver", approver}, {"context", context}});
     return tl::unexpected(error);
   };
+  if (auto known = require_known_fields(body, {"approver", "code", "context"}); !known) return refuse(known.error());
+  const auto check_text = [&](const char* key, const std::string& value, std::size_t max) -> Result<void> {
+    const auto member = body.find(key);
+    if (member == body.end() || !member->is_string() || value.empty() || value.size() > max)
+      return fail(Errc::invalid_argument, std::string(key) + " must be a string of 1.." + std::to_string(max) + " bytes");
+    return ok();
+  };
+  if (auto checked = check_text("approver", approver, 64); !checked) return refuse(checked.error());
+  if (approver.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789._-") != std::string::npos)
+    return refuse(Error{Errc::invalid_argument, "approver must be of [a-z0-9._-]"});
+  if (auto checked = check_text("code", code, 16); !checked) return refuse(checked.error());
+  if (auto checked = check_text("context", context, 256); !checked) return refuse(checked.error());
   if (!caller.has_role("approvald")) return refuse(Error{Errc::permission_denied, "only approvald checks second factors"});
   const std::string secret = "totp." + approver;
   auto metadata = m_vault->metadata(secret);

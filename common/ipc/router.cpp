@@ -121,16 +121,34 @@ const Router::Resource* Router::find_resource(std::string_view path) const {
   return nullptr;
 }
 
+namespace {
+
+// Runs a hook for a refusal: a hook that throws is logged, never allowed to unwind into the
+// connection.
+template <class Hook, class... Args>
+void run_hook(const Hook& hook, std::string_view what, Args&&... args) {
+  if (!hook) return;
+  try {
+    hook(std::forward<Args>(args)...);
+  } catch (const std::exception& error) {
+    log::error(std::string(what) + " hook failed", {{"error", error.what()}});
+  } catch (...) {
+    log::error(std::string(what) + " hook failed", {{"error", "unknown exception"}});
+  }
+}
+
+} // namespace
+
 void Router::report_denied(const Request& request, const Peer& peer,
                            std::string_view reason) const {
-  if (!m_denied_hook) return;
-  try {
-    m_denied_hook(request, peer, reason);
-  } catch (const std::exception& error) {
-    log::error("denied hook failed", {{"error", error.what()}});
-  } catch (...) {
-    log::error("denied hook failed", {{"error", "unknown exception"}});
-  }
+  run_hook(m_denied_hook, "denied", request, peer, reason);
+}
+
+void Router::set_refused_hook(RefusedHook hook) { m_refused_hook = std::move(hook); }
+
+void Router::report_refused(const Request& request, const Peer& peer, int status,
+                            std::string_view reason) const {
+  run_hook(m_refused_hook, "refused", request, peer, status, reason);
 }
 
 void Router::dispatch(const Request& request, const Peer& peer, Responder respond) const {

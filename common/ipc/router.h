@@ -54,6 +54,14 @@ using Handler = std::function<void(const Request& request, const Peer& peer, Res
 using DeniedHook =
     std::function<void(const Request& request, const Peer& peer, std::string_view reason)>;
 
+// Told about every request a server refused before any route saw it, because it could not be
+// read whole: a body or header over its limit (413, 431) or malformed HTTP (400). The Request
+// holds what was read of it (method and target once its start line was parsed, else nothing).
+// Only for peers known at that point (Unix sockets: from SO_PEERCRED at accept). Must not block;
+// runs on the connection's thread.
+using RefusedHook = std::function<void(const Request& request, const Peer& peer, int status,
+                                       std::string_view reason)>;
+
 // Routes by method and path. A route is either an exact path ("/v1/events") or a path prefix
 // ("/tile/", for C2SP tlog-tiles). Each route names the roles it accepts; a peer holding any of
 // them may call it.
@@ -75,6 +83,7 @@ public:
                   Handler handler);
 
   void set_denied_hook(DeniedHook hook);
+  void set_refused_hook(RefusedHook hook);
 
   // Routes one request. `respond` is invoked exactly once, now or later.
   void dispatch(const Request& request, const Peer& peer, Responder respond) const;
@@ -82,6 +91,8 @@ public:
   // Runs the DeniedHook (if any) for a refusal decided outside the router, catching and logging
   // whatever it throws.
   void report_denied(const Request& request, const Peer& peer, std::string_view reason) const;
+  // Runs the RefusedHook (if any), catching and logging whatever it throws.
+  void report_refused(const Request& request, const Peer& peer, int status, std::string_view reason) const;
 
 private:
   struct Route {
@@ -109,6 +120,7 @@ private:
   std::unordered_map<std::string, Resource, PathHash, std::equal_to<>> m_exact;
   std::vector<Resource> m_prefixes; // longest first
   DeniedHook m_denied_hook;
+  RefusedHook m_refused_hook;
 };
 
 } // namespace cordon::ipc

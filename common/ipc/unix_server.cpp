@@ -27,6 +27,7 @@ public:
 
 protected:
   const Peer* authenticate(const Request&, Response&) override { return &m_peer; }
+  const Peer* connection_peer() const override { return &m_peer; }
 
 private:
   const Peer m_peer;

@@ -151,6 +151,10 @@ protected:
   // The identity for this request, or nullptr after filling `refusal` (TLS: 401).
   virtual const Peer* authenticate(const Request& request, Response& refusal) = 0;
 
+  // The peer known without a request (Unix sockets: SO_PEERCRED at accept), or nullptr. A
+  // request refused before it could be read whole is reported for this peer.
+  virtual const Peer* connection_peer() const { return nullptr; }
+
   // Closes the transport. Must end in finish_close(); may do so later (a TLS close_notify),
   // bounded by the timer armed by close().
   virtual void close_transport() {
@@ -282,6 +286,19 @@ private:
   // Answers a request that could not be read whole, then closes: the rest of the stream cannot
   // be trusted to start at a message boundary.
   void refuse(int status, Errc code, std::string detail) {
+    if (const Peer* peer = connection_peer()) {
+      Request partial;
+      // The start line is kept once it was parsed, even when the header then failed (a declared
+      // length over the limit fails at the end of the header).
+      if (m_parser && !m_parser->get().target().empty()) {
+        const auto& message = m_parser->get();
+        partial.method = method_from_verb(message.method());
+        partial.method_text.assign(message.method_string());
+        partial.target.assign(message.target());
+        (void)parse_target(partial.target, partial.path, partial.query);
+      }
+      m_context->router->report_refused(partial, *peer, status, detail);
+    }
     m_keep_alive = false;
     m_head_request = false;
     m_phase = Phase::handling;

@@ -159,14 +159,24 @@ TEST_CASE("the decision key signs only canonical decisions") {
   require_problem(stack.client.post("/v1/sign", unknown_key.dump()), 404, "not_found");
 }
 
-TEST_CASE("malformed and oversized request bodies are refused and change nothing") {
+TEST_CASE("malformed and oversized request bodies are refused, recorded, and change nothing") {
   RunningSecretsd stack;
   require_problem(stack.client.request(ipc::Method::put, "/v1/secrets/a", "{", "application/json"), 400, "invalid_argument");
+  CHECK(wait_for_event(stack, "request.refused", R"("method":"PUT","path":"/v1/secrets/a")"));
+  CHECK(wait_for_event(stack, "request.refused", "malformed JSON"));
   require_problem(stack.client.request(ipc::Method::put, "/v1/secrets/a", R"({"value_base64":"!!","tools":["x"]})", "application/json"), 400, "invalid_argument");
+  CHECK(wait_for_event(stack, "request.refused", "value_base64"));
   require_problem(stack.client.request(ipc::Method::put, "/v1/secrets/Bad%20Name", R"({"value_base64":"YQ==","tools":["x"]})", "application/json"), 400, "invalid_argument");
+  CHECK(wait_for_event(stack, "request.refused", "/v1/secrets/Bad Name"));
   require_problem(stack.client.post("/v1/leases", R"({"packet":{},"action":{},"secret":"a","extra":1})"), 400, "unknown_field");
+  CHECK(wait_for_event(stack, "lease.refused", "extra"));
+  require_problem(stack.client.post("/v1/leases", "[1,2]"), 400, "invalid_argument");
+  CHECK(wait_for_event(stack, "request.refused", R"("path":"/v1/leases")"));
+  require_problem(stack.client.post("/v1/sign", R"({"key":7,"message_base64":"e30="})"), 400, "invalid_argument");
+  CHECK(wait_for_event(stack, "sign.refused", "key must be a key name"));
   const std::string huge = R"({"value_base64":")" + std::string(300 * 1024, 'A') + R"(","tools":["x"]})";
   require_problem(stack.client.request(ipc::Method::put, "/v1/secrets/a", huge, "application/json"), 413, "too_large");
+  CHECK(wait_for_event(stack, "request.refused", R"("status":413)"));
   CHECK(json_of(stack.client.get("/v1/secrets"), 200)["secrets"].empty());
 }
 

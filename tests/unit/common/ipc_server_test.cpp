@@ -210,6 +210,15 @@ TEST_CASE("an oversized body is refused with 413 before the handler runs") {
     ++calls;
     respond(text_response(200, "stored"));
   });
+  // The refusal is reported, with the request's method and path and the peer, for the daemon's
+  // ledger.
+  std::mutex mutex;
+  std::vector<std::string> reported;
+  router->set_refused_hook([&](const Request& request, const Peer& peer, int status, std::string_view reason) {
+    std::lock_guard lock(mutex);
+    reported.push_back(std::string(method_name(request.method)) + " " + request.path + " " + peer.principal + " " +
+                       std::to_string(status) + " " + std::string(reason));
+  });
   ServerLimits limits;
   limits.max_body_bytes = 1024;
   Harness harness(router, limits);
@@ -220,6 +229,11 @@ TEST_CASE("an oversized body is refused with 413 before the handler runs") {
   CHECK(refused->status == 413);
   CHECK(problem_of(*refused)["type"] == "https://cordon.dev/problems/too_large");
   CHECK(calls.load() == 0);
+  {
+    std::lock_guard lock(mutex);
+    REQUIRE(reported.size() == 1);
+    CHECK(reported[0] == "POST /v1/events tester 413 request body exceeds 1024 bytes");
+  }
 
   auto accepted = client.post("/v1/events", std::string(1024, 'x'));
   REQUIRE(accepted);
@@ -266,7 +280,12 @@ TEST_CASE("an oversized header is refused with 431") {
 }
 
 TEST_CASE("a malformed request is answered with 400 and the connection closed") {
-  Harness harness(echo_router());
+  auto router = echo_router();
+  std::atomic<int> refusals{0};
+  router->set_refused_hook([&](const Request&, const Peer&, int status, std::string_view) {
+    if (status == 400) ++refusals;
+  });
+  Harness harness(router);
   RawSocket raw(harness.socket_path);
   raw.send("GET /v1/whoami HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n");
   bool closed = false;
@@ -274,6 +293,7 @@ TEST_CASE("a malformed request is answered with 400 and the connection closed") 
   CHECK(reply.rfind("HTTP/1.1 400 ", 0) == 0);
   CHECK(reply.find("Connection: close") != std::string::npos);
   CHECK(closed);
+  CHECK(refusals.load() == 1);
 }
 
 TEST_CASE("a request target the server cannot decode is answered with 400") {
