@@ -6,6 +6,8 @@
 #include "common/crypto.h"
 #include "common/encoding.h"
 #include "common/ipc/json_route.h"
+#include "common/log.h"
+#include "common/utf8.h"
 
 namespace cordon::agentd {
 namespace {
@@ -124,6 +126,25 @@ std::shared_ptr<ipc::Router> make_router(mcp::McpServer& mcp, RunStore& runs, Tw
                 respond(ipc::json_response(200, {{"sessions", server->sessions().size()}}));
               });
   router->set_denied_hook(access_denied_recorder(audit, "agentd"));
+  router->set_refused_hook(request_refused_recorder(audit, "agentd"));
+  // JSON-RPC messages agentd refused itself; a tool's refusals are the gateway's to record.
+  mcp.set_refusal_hook([ledger](const mcp::Refusal& refusal) {
+    AuditEvent event;
+    event.kind = "mcp.refused";
+    event.actor_id = "agentd";
+    // What the agent sent is kept short: the run it named (unchecked, so not the event's run_id),
+    // its method and the error's message.
+    constexpr std::size_t kept_bytes = 256;
+    const auto message = refusal.error.value("message", std::string());
+    event.data = {{"principal", refusal.principal},
+                  {"run_id", refusal.run_id ? Json(std::string(utf8_prefix(*refusal.run_id, kept_bytes))) : Json()},
+                  {"method", std::string(utf8_prefix(refusal.method, kept_bytes))},
+                  {"status", refusal.status},
+                  {"code", refusal.error.value("code", 0)},
+                  {"message", std::string(utf8_prefix(message, kept_bytes))}};
+    if (auto recorded = ledger->record(event); !recorded)
+      log::warn("a refused MCP message was not recorded", {{"error", recorded.error().message}});
+  });
   return router;
 }
 

@@ -60,6 +60,7 @@ std::shared_ptr<ipc::Router> make_router(Gate& gate, AuditClient& audit) {
     answer(respond, g->reload(peer.principal));
   });
   router->set_denied_hook(access_denied_recorder(audit, "approvald"));
+  router->set_refused_hook(request_refused_recorder(audit, "approvald"));
   return router;
 }
 

@@ -26,6 +26,15 @@ McpServer::McpServer(ToolHost& host, ServerInfo info, std::size_t max_sessions)
 
 void McpServer::handle(const Incoming& incoming, std::function<void(Outgoing)> done) {
   auto message = parse_message(incoming.body, message_limits);
+  if (m_on_refusal) {
+    done = [this, principal = incoming.principal, run_id = incoming.run_id,
+            method = message ? message->method : std::string(), done = std::move(done)](Outgoing out) {
+      if (!out.from_tool && out.body && out.body->contains("error")) {
+        m_on_refusal(Refusal{principal, run_id, method, out.status, (*out.body)["error"]});
+      }
+      done(std::move(out));
+    };
+  }
   if (!message) {
     return done(Outgoing{400, rpc_error(message.error().id, message.error().error), std::nullopt});
   }
@@ -145,8 +154,10 @@ void McpServer::call_tool(const RpcMessage& message, const Session& session,
   }
   m_host.call_tool(context, name->get<std::string>(), arguments,
                    [id = message.id, done](tl::expected<Json, RpcError> outcome) {
-                     if (!outcome) return done(Outgoing{200, rpc_error(id, outcome.error()), std::nullopt});
-                     done(answer(id, std::move(*outcome)));
+                     Outgoing out = outcome ? answer(id, std::move(*outcome))
+                                            : Outgoing{200, rpc_error(id, outcome.error()), std::nullopt};
+                     out.from_tool = true;
+                     done(std::move(out));
                    });
 }
 

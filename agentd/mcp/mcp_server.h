@@ -59,6 +59,19 @@ struct Outgoing {
   int status = 200;
   std::optional<Json> body;
   std::optional<std::string> session_id;
+  // The ToolHost's own answer to a tools/call (a result, or an error such as an unknown tool),
+  // which the host records itself; everything else is the server's.
+  bool from_tool = false;
+};
+
+// A message the server refused with a JSON-RPC error of its own (malformed JSON-RPC, an unknown
+// method, a session or run that does not match, invalid params), for the daemon's ledger.
+struct Refusal {
+  std::string principal;
+  std::optional<std::string> run_id;
+  std::string method; // empty when the message did not parse
+  int status = 200;   // the HTTP status it was answered with
+  Json error;         // the JSON-RPC error object: code, message
 };
 
 struct ServerInfo {
@@ -83,6 +96,10 @@ public:
 
   void handle(const Incoming& incoming, std::function<void(Outgoing)> done);
 
+  // Told about every Refusal before it is answered. Set before serving; must not block long.
+  using RefusalHook = std::function<void(const Refusal&)>;
+  void set_refusal_hook(RefusalHook hook) { m_on_refusal = std::move(hook); }
+
   // HTTP DELETE of a session by the principal that opened it; false if unknown or another's.
   bool close_session(const std::string& id, const std::string& principal) {
     const auto session = m_sessions.find(id);
@@ -97,6 +114,7 @@ private:
 
   ToolHost& m_host;
   ServerInfo m_info;
+  RefusalHook m_on_refusal;
   SessionTable m_sessions;
 };
 

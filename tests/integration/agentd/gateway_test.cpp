@@ -181,3 +181,21 @@ TEST_CASE("oversized arguments are refused and oversized results are cut, each r
   auto too_big = client.send(Json{{"jsonrpc", "2.0"}, {"id", 9}, {"method", "ping"}, {"params", {{"pad", std::string(3 << 20, 'c')}}}});
   CHECK(too_big.status == 413);
 }
+
+TEST_CASE("malformed JSON-RPC and unknown methods get JSON-RPC errors and are recorded") {
+  RunningAgentd stack;
+  McpClient client(stack.agentd.socket_path(), stack.register_run("Read the notes"));
+  client.initialize();
+  const Json unknown = client.request("resources/list");
+  REQUIRE(unknown.contains("error"));
+  CHECK(unknown["error"]["code"] == -32601);
+  CHECK(stack.gate.has_event("mcp.refused", R"("method":"resources/list")"));
+
+  const auto wrong_version = client.send(Json{{"jsonrpc", "1.0"}, {"id", 9}, {"method", "ping"}});
+  const Json answered = parse_json(wrong_version.body).value();
+  REQUIRE(answered.contains("error"));
+  CHECK(answered["error"]["code"] == -32600);
+  CHECK(stack.gate.has_event("mcp.refused", "-32600"));
+  // A refusal changes nothing: the session still answers.
+  CHECK(client.request("ping").contains("result"));
+}

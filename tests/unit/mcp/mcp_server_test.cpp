@@ -187,6 +187,38 @@ TEST_CASE("unknown methods, a second initialize and malformed bodies get JSON-RP
   CHECK((*garbage.body)["id"].is_null());
 }
 
+TEST_CASE("the server reports each message it refuses itself, and not a tool's own answers") {
+  Harness h;
+  std::vector<Refusal> refusals;
+  h.server.set_refusal_hook([&](const Refusal& refusal) { refusals.push_back(refusal); });
+  const std::string session = h.initialize();
+  CHECK(refusals.empty());
+  CHECK(h.send(request(1, "ping"), session).status == 200);
+  CHECK(refusals.empty());
+
+  (void)h.send(request(2, "resources/list"), session, "r-1");
+  REQUIRE(refusals.size() == 1);
+  CHECK(refusals[0].method == "resources/list");
+  CHECK(refusals[0].principal == "agent:tester");
+  CHECK(refusals[0].run_id == "r-1");
+  CHECK(refusals[0].error["code"] == rpc_code::method_not_found);
+
+  (void)h.send(Incoming{"{not json", session, std::nullopt, std::nullopt, "agent:tester"});
+  REQUIRE(refusals.size() == 2);
+  CHECK(refusals[1].method.empty());
+  CHECK(refusals[1].status == 400);
+  CHECK(refusals[1].error["code"] == rpc_code::parse_error);
+
+  (void)h.send(request(3, "tools/call", {{"name", 5}}), session);
+  REQUIRE(refusals.size() == 3);
+  CHECK(refusals[2].error["code"] == rpc_code::invalid_params);
+
+  // The host's answer to a call, an error included, is the host's to record.
+  (void)h.send(request(4, "tools/call", {{"name", "no.such.tool"}, {"arguments", Json::object()}}), session);
+  (void)h.send(request(5, "tools/call", {{"name", "fs.read"}, {"arguments", {{"path", "a"}}}}), session);
+  CHECK(refusals.size() == 3);
+}
+
 TEST_CASE("the session table forgets the least recently used session beyond its capacity") {
   SessionTable table(2);
   const auto a = *table.open("2025-11-25", "r-1", "a", "agent:a");
