@@ -45,7 +45,8 @@ public:
   };
   explicit Custodian(Parts parts);
 
-  // Creates the decision and checkpoint keys if they do not exist yet.
+  // Creates the decision key if it does not exist yet (auditd asks for the checkpoint key itself:
+  // create_checkpoint_key).
   Result<void> ensure_keys();
 
   Json status() const;
