@@ -32,6 +32,18 @@ Records records_after_reopen(const std::filesystem::path& path) {
   return replayed;
 }
 
+// Writes a new log holding `records`; the offset where each starts, then where the next would.
+std::vector<std::uint64_t> write_log(const std::filesystem::path& path, const Records& records) {
+  Records replayed;
+  auto log = open_log(path, replayed).value();
+  std::vector<std::uint64_t> offsets{log->bytes()};
+  for (const auto& record : records) {
+    REQUIRE(log->append(record));
+    offsets.push_back(log->bytes());
+  }
+  return offsets;
+}
+
 std::string file_bytes(const std::filesystem::path& path) { return read_file(path).value(); }
 
 void write_bytes(const std::filesystem::path& path, std::string_view bytes, std::uint64_t offset) {
@@ -82,13 +94,7 @@ TEST_CASE("a torn last record is cleared at open and the log goes on before it")
   testing::TempDir dir("cordon-rl");
   const auto path = dir / "state.log";
   Records replayed;
-  std::uint64_t torn_at = 0;
-  {
-    auto log = open_log(path, replayed).value();
-    REQUIRE(log->append("first"));
-    REQUIRE(log->append("second"));
-    torn_at = log->bytes();
-  }
+  const std::uint64_t torn_at = write_log(path, {"first", "second"}).back();
   SECTION("a record cut short") {
     const auto record = encode_log_record("third, never acknowledged");
     write_bytes(path, std::string_view(record).substr(0, record.size() - 5), torn_at);
@@ -114,14 +120,7 @@ TEST_CASE("a damaged record with records after it fails the open and names its o
   testing::TempDir dir("cordon-rl");
   const auto path = dir / "state.log";
   Records replayed;
-  std::uint64_t second_at = 0;
-  {
-    auto log = open_log(path, replayed).value();
-    REQUIRE(log->append("first"));
-    second_at = log->bytes();
-    REQUIRE(log->append("second"));
-    REQUIRE(log->append("third"));
-  }
+  const std::uint64_t second_at = write_log(path, {"first", "second", "third"})[1];
   const std::string before = file_bytes(path);
   write_bytes(path, "X", second_at + 14); // a byte of the second record's payload
   auto log = open_log(path, replayed);
