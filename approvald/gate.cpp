@@ -4,14 +4,16 @@
 
 #include "common/clock.h"
 #include "common/crypto.h"
+#include "common/decision/decision_packet.h"
 #include "common/encoding.h"
 #include "common/log.h"
 
 namespace cordon::approvald {
 namespace {
 
-// One per decision approvald makes at once (its io threads): none waits for another's row.
-constexpr unsigned side_threads = 4;
+// Two per decision approvald makes at once (its four io threads: the signing and the row), so
+// that no decision waits for another's.
+constexpr unsigned side_threads = 8;
 
 Result<std::string> random_id(std::string_view prefix) {
   const auto bytes = CORDON_TRY(crypto::random_bytes(16));
@@ -113,7 +115,9 @@ Result<Json> Gate::decide(const ipc::Peer& caller, const Json& body) {
                          {"issued_at", issued_at},
                          {"expires_at", format_rfc3339_micros(now + m_config.decision_ttl)},
                          {"nonce", nonce}};
-  Json packet = CORDON_TRY(m_signer.sign(decision));
+  // What secretsd's `key.signed` names as `message_sha256`, so that an auditor can pair every
+  // issued decision with its signing and every signing of the decision key with a decision.
+  const std::string signed_sha256 = to_hex(crypto::sha256(CORDON_TRY(decision::decision_signing_bytes(decision))));
 
   AuditEvent event;
   event.kind = "decision.issued";
@@ -130,7 +134,8 @@ Result<Json> Gate::decide(const ipc::Peer& caller, const Json& body) {
                 {"confidence_bp", evaluation->confidence_bp},
                 {"approvals_required", requirements_json(evaluation->approvals)},
                 {"principal", caller.principal},
-                {"proposal", proposal_json(*proposal)}};
+                {"proposal", proposal_json(*proposal)},
+                {"decision_sha256", signed_sha256}};
   if (!approval_id.empty()) event.data["approval_id"] = approval_id;
 
   StoredDecision stored;
@@ -149,19 +154,34 @@ Result<Json> Gate::decide(const ipc::Peer& caller, const Json& body) {
   stored.approvals_required = requirements_json(evaluation->approvals);
   stored.approval_id = approval_id;
   stored.issued_at = issued_at;
-  // The ledger's fdatasync and SQLite's run at the same time; the packet is answered only once
-  // both are durable. A row stored for a decision the ledger refused is removed again: its id
+  // Signing (secretsd records `key.signed` before it answers), `decision.issued` and the SQLite
+  // row run at the same time, so the two ledger appends share a commit; the packet is answered
+  // only once all three are done. A decision recorded but not signed or not stored is withdrawn
+  // (`decision.withdrawn`), and a row stored for a decision that is not issued is removed: its id
   // was never handed out.
+  auto signing = m_side.run([this, &decision] { return m_signer.sign(decision); });
   auto inserting = m_side.run([this, &stored] { return m_store.insert(stored); });
   auto recorded = m_audit.record(event);
+  auto packet = signing.get();
   auto inserted = inserting.get();
-  if (!recorded) {
-    if (inserted) (void)m_store.remove(id);
+  if (recorded && packet && inserted) return std::move(*packet);
+
+  if (inserted) (void)m_store.remove(id);
+  if (!recorded)
     return fail(Errc::unavailable, "the decision was not recorded, so it is not issued: " + recorded.error().message);
-  }
-  if (!inserted)
-    return fail(Errc::unavailable, "the decision could not be stored, so it is not issued: " + inserted.error().message);
-  return packet;
+  const std::string reason = !packet ? packet.error().message : "the decision could not be stored: " + inserted.error().message;
+  withdraw(*proposal, id, reason);
+  return fail(Errc::unavailable, "the decision is not issued: " + reason);
+}
+
+void Gate::withdraw(const Proposal& proposal, const std::string& id, const std::string& reason) {
+  AuditEvent event;
+  event.kind = "decision.withdrawn";
+  event.actor_id = "approvald";
+  event.run_id = proposal.run_id;
+  event.data = {{"decision_id", id}, {"reason", reason}};
+  if (auto recorded = m_audit.record(event); !recorded)
+    log::warn("a withdrawn decision was not recorded", {{"decision_id", id}, {"error", recorded.error().message}});
 }
 
 Result<Json> Gate::decision(const std::string& id) const {

@@ -23,7 +23,10 @@ namespace cordon::approvald {
 //
 // Fail closed: a packet is answered only once its decision is signed by secretsd, recorded as
 // `decision.issued` in auditd and stored; if any of the three fails there is no packet and the
-// caller gets Errc::unavailable with the reason. Thread-safe.
+// caller gets Errc::unavailable with the reason. The three run at the same time, so a decision
+// can be recorded and then fail to be signed or stored: approvald then records
+// `decision.withdrawn` for it (best effort; a packet exists only for a `decision.issued` whose
+// `decision_sha256` a `key.signed` of the decision key names). Thread-safe.
 class Gate {
 public:
   struct Parts {
@@ -56,6 +59,8 @@ public:
 
 private:
   void record_refusal(const ipc::Peer& caller, const Json& body, const Error& error);
+  // Records `decision.withdrawn` for a decision recorded as issued whose packet was not made.
+  void withdraw(const Proposal& proposal, const std::string& id, const std::string& reason);
 
   ApprovaldConfig m_config;
   DecisionSigner& m_signer;
@@ -66,7 +71,7 @@ private:
   mutable std::mutex m_constitution_mutex;
   std::shared_ptr<const Constitution> m_constitution;
   std::mutex m_reload_mutex;
-  // Where a decision's SQLite row is stored while the calling thread records it in the ledger.
+  // Where a decision is signed and its SQLite row stored while the calling thread records it.
   // Last, so that it stops before anything its tasks use.
   SideThreads m_side;
 };

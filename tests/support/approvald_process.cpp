@@ -35,7 +35,7 @@ Result<void> ApprovaldProcess::write_config() const {
        << "[[peers]]\nuid = " << ::getuid() << "\nprincipal = \"tester\"\nroles = [\"admin\", \"agentd\", \"approvald\", \"auditd\"]\n\n"
        << "[[peers]]\nuid = 65534\nprincipal = \"stranger\"\nroles = [\"none\"]\n\n"
        << "[approvald]\nsocket = \"" << socket_path() << "\"\nsocket_mode = \"0666\"\nstate_dir = \""
-       << (m_options.directory / "approvald-state").string() << "\"\naudit_socket = \"" << m_options.audit_socket
+       << (m_options.state_dir.empty() ? m_options.directory / "approvald-state" : m_options.state_dir).string() << "\"\naudit_socket = \"" << m_options.audit_socket
        << "\"\nsecretsd_socket = \"" << m_options.secretsd_socket << "\"\nconstitution_dir = \""
        << m_options.constitution_dir.string() << "\"\ndry_run_days = " << m_options.dry_run_days
        << "\ndecision_ttl_s = " << m_options.decision_ttl_s << "\n";

@@ -11,7 +11,9 @@
 namespace cordon::testing {
 
 struct ApprovaldProcessOptions {
-  std::filesystem::path directory; // config, socket, log and state live here
+  std::filesystem::path directory; // config, socket, log and (by default) state live here
+  // Where approvald.db lives; default directory/approvald-state. A test may point it at a small tmpfs.
+  std::filesystem::path state_dir;
   std::string tenant = "test";
   std::string audit_socket;        // a running auditd's socket
   std::string secretsd_socket;     // a running secretsd's socket

@@ -1,10 +1,14 @@
 // approvald over its socket with a real auditd and secretsd: signed decisions, the floor, fail
 // closed, refusals and their audit events.
+#include <unistd.h>
+
 #include <fstream>
 
 #include "common/clock.h"
+#include "common/crypto.h"
 #include "tests/integration/approvald/helpers.h"
 #include "tests/support/as_uid.h"
+#include "tests/support/small_filesystem.h"
 
 using namespace cordon;
 using namespace cordon::testing;
@@ -92,13 +96,74 @@ TEST_CASE("a decision signed but not recorded is not issued") {
   CHECK(json_of(stack.gate.get("/v1/status"), 200)["decisions"] == 0); // and not kept either
 }
 
-TEST_CASE("with secretsd down no decision is issued") {
+TEST_CASE("with secretsd down no decision is issued: the one recorded meanwhile is withdrawn") {
   RunningGate stack;
   stack.secretsd.stop();
   auto answer = stack.gate.post("/v1/decisions", proposal("fs.read", {{"path", "a"}}).dump());
   require_problem(answer, 503, "unavailable");
   CHECK(answer->body.find("secretsd") != std::string::npos);
-  CHECK(stack.events("decision.issued").empty());
+  // Signing and recording run at the same time, so the decision is in the ledger; its
+  // withdrawal follows it, naming the same id and why, and nothing signed it.
+  const auto issued = stack.event_list("decision.issued");
+  const auto withdrawn = stack.event_list("decision.withdrawn");
+  REQUIRE(issued.size() == 1);
+  REQUIRE(withdrawn.size() == 1);
+  CHECK(withdrawn[0]["data"]["decision_id"] == issued[0]["data"]["decision_id"]);
+  CHECK(withdrawn[0]["data"]["reason"].get<std::string>().find("secretsd") != std::string::npos);
+  CHECK(withdrawn[0]["index"].get<std::uint64_t>() > issued[0]["index"].get<std::uint64_t>());
+  CHECK(stack.events("key.signed").find("\"decision\"") == std::string::npos);
+  CHECK(json_of(stack.gate.get("/v1/status"), 200)["decisions"] == 0);
+}
+
+TEST_CASE("a decision that cannot be stored is not issued: it is withdrawn, and decisions resume when space returns") {
+  REQUIRE(::geteuid() == 0); // mounting a tmpfs needs root; the suite runs as root
+  SmallFilesystem disk("4m");
+  REQUIRE(disk.mounted);
+  ApprovaldProcessOptions options;
+  options.state_dir = disk.dir.path() / "approvald";
+  RunningGate stack(options);
+  json_of(stack.gate.post("/v1/decisions", proposal("fs.read", {{"path", "before"}}).dump()), 201);
+
+  // Fill what is left of approvald's disk.
+  const auto filler = disk.dir.path() / "filler";
+  {
+    std::ofstream out(filler, std::ios::binary);
+    const std::string block(64 << 10, 'f');
+    while (out.write(block.data(), static_cast<std::streamsize>(block.size())) && out.flush()) {
+    }
+  }
+  auto answer = stack.gate.post("/v1/decisions", proposal("fs.read", {{"path", "during"}}).dump());
+  require_problem(answer, 503, "unavailable");
+  CHECK(answer->body.find("could not be stored") != std::string::npos);
+  const auto issued = stack.event_list("decision.issued");
+  const auto withdrawn = stack.event_list("decision.withdrawn");
+  REQUIRE(issued.size() == 2);
+  REQUIRE(withdrawn.size() == 1);
+  CHECK(withdrawn[0]["data"]["decision_id"] == issued[1]["data"]["decision_id"]);
+  CHECK(withdrawn[0]["data"]["reason"].get<std::string>().find("could not be stored") != std::string::npos);
+  CHECK(json_of(stack.gate.get("/v1/status"), 200)["decisions"] == 1);
+  const std::string withdrawn_id = withdrawn[0]["data"]["decision_id"];
+  require_problem(stack.gate.get("/v1/decisions/" + withdrawn_id), 404, "not_found");
+
+  std::filesystem::remove(filler);
+  json_of(stack.gate.post("/v1/decisions", proposal("fs.read", {{"path", "after"}}).dump()), 201);
+  CHECK(json_of(stack.gate.get("/v1/status"), 200)["decisions"] == 2);
+}
+
+TEST_CASE("every issued decision names the digest its key.signed names") {
+  RunningGate stack;
+  const Json packet = json_of(stack.gate.post("/v1/decisions", proposal("fs.read", {{"path", "a"}}).dump()), 201);
+  const auto issued = stack.event_list("decision.issued");
+  std::vector<Json> signed_events;
+  for (auto& event : stack.event_list("key.signed"))
+    if (event["data"]["key"] == "decision") signed_events.push_back(event);
+  REQUIRE(issued.size() == 1);
+  REQUIRE(signed_events.size() == 1);
+  const std::string signed_bytes = decision::decision_signing_bytes(packet["decision"]).value();
+  const std::string digest = to_hex(crypto::sha256(signed_bytes));
+  CHECK(issued[0]["data"]["decision_sha256"] == digest);
+  CHECK(signed_events[0]["data"]["message_sha256"] == digest);
+  CHECK(signed_events[0]["data"]["key"] == "decision");
 }
 
 TEST_CASE("a proposal from a peer without the agentd role is refused and audited") {

@@ -3,6 +3,7 @@
 #include <fstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -104,6 +105,18 @@ struct RunningGate {
     auto response = audit.get("/v1/events?kind=" + kind);
     REQUIRE(response);
     return response->body;
+  }
+  // The ledger's events of `kind`, parsed, in ledger order.
+  std::vector<Json> event_list(const std::string& kind) {
+    std::vector<Json> out;
+    const std::string body = events(kind);
+    std::size_t start = 0;
+    while (start < body.size()) {
+      const std::size_t end = std::min(body.find('\n', start), body.size());
+      if (end > start) out.push_back(parse_json(body.substr(start, end - start)).value());
+      start = end + 1;
+    }
+    return out;
   }
   // Waits (up to 2 s) until the ledger holds an event of `kind` whose leaf contains `needle`.
   bool has_event(const std::string& kind, const std::string& needle) {

@@ -1,36 +1,14 @@
 // Fail closed on a full disk: appends answer 503 with a problem body, nothing acknowledged is
 // lost, and appends resume by themselves when space returns. The ledger lives on a small tmpfs
 // mounted for the test (the suite runs as root, as CI does).
-#include <sys/mount.h>
 #include <unistd.h>
 
 #include "auditd/ledger/hash.h"
 #include "tests/integration/auditd/helpers.h"
+#include "tests/support/small_filesystem.h"
 
 using namespace cordon;
 using namespace cordon::testing;
-
-namespace {
-
-// A tmpfs of `size` mounted on a fresh directory, unmounted on destruction.
-class SmallFilesystem {
-public:
-  explicit SmallFilesystem(const std::string& size) {
-    const std::string options = "size=" + size + ",mode=0700";
-    mounted = ::mount("tmpfs", dir.path().c_str(), "tmpfs", MS_NOSUID | MS_NODEV, options.c_str()) == 0;
-  }
-  ~SmallFilesystem() {
-    if (mounted) ::umount2(dir.path().c_str(), MNT_DETACH);
-  }
-  bool resize(const std::string& size) {
-    const std::string options = "size=" + size;
-    return ::mount("tmpfs", dir.path().c_str(), "tmpfs", MS_REMOUNT | MS_NOSUID | MS_NODEV, options.c_str()) == 0;
-  }
-  TempDir dir{"cordon-full"};
-  bool mounted = false;
-};
-
-} // namespace
 
 TEST_CASE("a full disk fails appends with 503, loses nothing acknowledged, and recovers when space returns") {
   REQUIRE(::geteuid() == 0); // mounting a tmpfs needs root; the suite runs as root
