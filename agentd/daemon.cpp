@@ -88,7 +88,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(AgentdConfig config) {
   p.markers = std::make_unique<untrusted::MarkerSet>(std::move(*markers));
   p.audit = std::make_unique<AuditClient>(p.config.audit_socket);
   p.runs = CORDON_TRY(RunStore::open(state / "runs.db"));
-  p.packets = CORDON_TRY(PacketCheck::open(state / "nonces.db", p.config.tenant, SystemClock::instance()));
+  p.packets = CORDON_TRY(PacketCheck::open(state, p.config.tenant, SystemClock::instance()));
   p.gate = std::make_unique<GateClient>(p.config.approvald_socket, p.config.secretsd_socket);
 
   std::vector<std::unique_ptr<Tool>> tools;

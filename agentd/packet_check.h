@@ -2,22 +2,25 @@
 
 #include <filesystem>
 #include <memory>
-#include <mutex>
+#include <span>
 #include <string>
 
 #include "common/clock.h"
 #include "common/decision/decision_packet.h"
-#include "common/sqlite/sqlite.h"
+#include "common/spent_nonces.h"
 
 namespace cordon::agentd {
 
 // The executor's check of a decision packet (DESIGN.md §5.2): signature by the decision key,
 // tenant, action digest, expiry (verify_decision_packet), and single use. A nonce is spent
-// durably (nonces.db, synchronous=FULL) before the packet's action may run, so a packet replayed
-// after a restart is refused too. Thread-safe.
+// durably (one record appended and fdatasynced to `nonces.log`) before the packet's action may
+// run, so a packet replayed after a restart is refused too. Thread-safe.
 class PacketCheck {
 public:
-  static Result<std::unique_ptr<PacketCheck>> open(const std::filesystem::path& path, std::string tenant,
+  // Opens `state_dir`/nonces.log. Nonces an older agentd spent in `state_dir`/nonces.db (SQLite)
+  // are taken over first and that database is then removed; a takeover interrupted by a crash
+  // runs again at the next start.
+  static Result<std::unique_ptr<PacketCheck>> open(const std::filesystem::path& state_dir, std::string tenant,
                                                    const Clock& clock);
 
   // The decision, verified for `action_digest` (not yet spent).
@@ -27,11 +30,10 @@ public:
   Result<void> spend(const decision::Decision& decision);
 
 private:
-  PacketCheck(std::unique_ptr<Sqlite> db, std::string tenant, const Clock& clock)
-      : m_db(std::move(db)), m_tenant(std::move(tenant)), m_clock(clock) {}
+  PacketCheck(std::unique_ptr<SpentNonces> nonces, std::string tenant, const Clock& clock)
+      : m_nonces(std::move(nonces)), m_tenant(std::move(tenant)), m_clock(clock) {}
 
-  std::mutex m_mutex;
-  std::unique_ptr<Sqlite> m_db;
+  std::unique_ptr<SpentNonces> m_nonces;
   std::string m_tenant;
   const Clock& m_clock;
 };

@@ -66,6 +66,10 @@ void ManualClock::set(std::chrono::system_clock::time_point to) {
   m_wall_ns.store(duration_cast<nanoseconds>(to.time_since_epoch()).count());
 }
 
+std::int64_t unix_seconds(std::chrono::system_clock::time_point time) {
+  return std::chrono::floor<std::chrono::seconds>(time).time_since_epoch().count();
+}
+
 std::string format_rfc3339_micros(std::chrono::system_clock::time_point time) {
   using namespace std::chrono;
   constexpr auto min_time = sys_days(year(0) / January / 1);

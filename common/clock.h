@@ -47,6 +47,9 @@ private:
   std::atomic<std::int64_t> m_steady_ns{0};
 };
 
+// Whole seconds since the Unix epoch, truncated towards the past.
+std::int64_t unix_seconds(std::chrono::system_clock::time_point time);
+
 // RFC 3339 UTC with exactly six fraction digits, e.g. "2026-11-21T10:00:00.123456Z". Sub-micro-
 // second precision is truncated towards the past. Years outside 0000..9999 are not representable
 // and are clamped to that range.

@@ -9,10 +9,6 @@
 namespace cordon::secretsd {
 namespace {
 
-std::int64_t unix_seconds(std::chrono::system_clock::time_point time) {
-  return std::chrono::duration_cast<std::chrono::seconds>(time.time_since_epoch()).count();
-}
-
 // Lease expiries are kept in milliseconds, so that none is taken as passed early.
 std::int64_t unix_millis(std::chrono::system_clock::time_point time) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
@@ -74,7 +70,7 @@ Result<void> LeaseBook::apply(std::string_view payload) {
   if (nonce != record->end()) {
     if (!nonce->is_string() || forget_after == record->end() || !forget_after->is_number_integer())
       return fail(Errc::integrity, "a spend record lacks its nonce or forget_after");
-    if (!is_spent(nonce->get_ref<const std::string&>())) remember(nonce->get<std::string>(), forget_after->get<std::int64_t>());
+    m_nonces.add(nonce->get_ref<const std::string&>(), forget_after->get<std::int64_t>());
   }
   if (const auto lease = record->find("lease"); lease != record->end()) {
     auto parsed = CORDON_TRY(lease_from_json(*lease));
@@ -85,19 +81,8 @@ Result<void> LeaseBook::apply(std::string_view payload) {
   return ok();
 }
 
-bool LeaseBook::is_spent(std::string_view nonce) const { return m_nonces.find(std::string(nonce)) != m_nonces.end(); }
-
-void LeaseBook::remember(std::string nonce, std::int64_t forget_after) {
-  m_nonces_by_age.emplace(forget_after, nonce);
-  m_nonces.emplace(std::move(nonce), forget_after);
-}
-
 void LeaseBook::forget_old_nonces() {
-  const std::int64_t horizon = unix_seconds(m_clock.now()) - m_options.remember_nonces_for.count();
-  while (!m_nonces_by_age.empty() && m_nonces_by_age.begin()->first < horizon) {
-    m_nonces.erase(m_nonces_by_age.begin()->second);
-    m_nonces_by_age.erase(m_nonces_by_age.begin());
-  }
+  m_nonces.forget_before(unix_seconds(m_clock.now()) - m_options.remember_nonces_for.count());
 }
 
 void LeaseBook::compact_if_grown() {
@@ -114,7 +99,7 @@ void LeaseBook::compact_if_grown() {
 std::vector<std::string> LeaseBook::live_records() const {
   std::vector<std::string> live;
   live.reserve(m_nonces.size() + m_leases.size());
-  for (const auto& [forget_after, nonce] : m_nonces_by_age) live.push_back(spend_record(nonce, forget_after, nullptr));
+  for (const auto& [nonce, forget_after] : m_nonces.by_age()) live.push_back(spend_record(nonce, forget_after, nullptr));
   for (const auto& [id, lease] : m_leases) live.push_back(Json{{"lease", lease_json(lease)}}.dump());
   return live;
 }
@@ -122,10 +107,10 @@ std::vector<std::string> LeaseBook::live_records() const {
 Result<void> LeaseBook::spend_nonce(std::string_view nonce, std::chrono::system_clock::time_point forget_after) {
   std::lock_guard lock(m_mutex);
   forget_old_nonces();
-  if (is_spent(nonce)) return fail(Errc::conflict, "the decision packet was used before");
+  if (m_nonces.contains(nonce)) return fail(Errc::conflict, "the decision packet was used before");
   const auto forget = unix_seconds(forget_after);
   CORDON_TRY_VOID(m_log->append(spend_record(nonce, forget, nullptr)));
-  remember(std::string(nonce), forget);
+  m_nonces.add(nonce, forget);
   compact_if_grown();
   return ok();
 }
@@ -134,11 +119,11 @@ Result<void> LeaseBook::spend_nonce_and_open(std::string_view nonce, std::chrono
                                              const Lease& lease) {
   std::lock_guard lock(m_mutex);
   forget_old_nonces();
-  if (is_spent(nonce)) return fail(Errc::conflict, "the decision packet was used before");
+  if (m_nonces.contains(nonce)) return fail(Errc::conflict, "the decision packet was used before");
   if (m_leases.contains(lease.id)) return fail(Errc::conflict, "a lease " + lease.id + " is open already");
   const auto forget = unix_seconds(forget_after);
   CORDON_TRY_VOID(m_log->append(spend_record(nonce, forget, &lease)));
-  remember(std::string(nonce), forget);
+  m_nonces.add(nonce, forget);
   m_leases[lease.id] = lease;
   compact_if_grown();
   return ok();
@@ -170,10 +155,10 @@ Result<void> LeaseBook::import(const std::vector<std::pair<std::string, std::chr
                                const std::vector<Lease>& leases) {
   std::lock_guard lock(m_mutex);
   for (const auto& [nonce, forget_after] : nonces) {
-    if (is_spent(nonce)) continue;
+    if (m_nonces.contains(nonce)) continue;
     const auto forget = unix_seconds(forget_after);
     CORDON_TRY_VOID(m_log->append(spend_record(nonce, forget, nullptr)));
-    remember(nonce, forget);
+    m_nonces.add(nonce, forget);
   }
   for (const auto& lease : leases) {
     if (m_leases.contains(lease.id)) continue;

@@ -3,7 +3,6 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -12,6 +11,7 @@
 
 #include "common/clock.h"
 #include "common/error.h"
+#include "common/nonce_set.h"
 #include "common/record_log.h"
 
 namespace cordon::secretsd {
@@ -77,21 +77,18 @@ private:
   using TimePoint = std::chrono::system_clock::time_point;
   LeaseBook(const Clock& clock, LeaseBookOptions options) : m_clock(clock), m_options(options) {}
   Result<void> apply(std::string_view payload);
-  void remember(std::string nonce, std::int64_t forget_after);
   void forget_old_nonces();
   // Called after each change, once the memory holds it.
   void compact_if_grown();
   std::vector<std::string> live_records() const;
-  bool is_spent(std::string_view nonce) const;
 
   const Clock& m_clock;
   LeaseBookOptions m_options;
   mutable std::mutex m_mutex;
   std::unique_ptr<RecordLog> m_log;
-  std::unordered_map<std::string, std::int64_t> m_nonces;     // nonce -> forget_after (s)
-  std::multimap<std::int64_t, std::string> m_nonces_by_age;   // forget_after (s) -> nonce
-  std::unordered_map<std::string, Lease> m_leases;            // by id
-  std::uint64_t m_rewritten_bytes = 0;                        // the log's size after the last rewrite
+  NonceSet m_nonces;
+  std::unordered_map<std::string, Lease> m_leases; // by id
+  std::uint64_t m_rewritten_bytes = 0;             // the log's size after the last rewrite
 };
 
 } // namespace cordon::secretsd

@@ -1,10 +1,12 @@
 // agentd's own check of decision packets: forged, other-digest, other-tenant, expired and
-// replayed packets are refused; a spent nonce stays spent across a restart.
+// replayed packets are refused; a spent nonce stays spent across a restart, and across the move
+// from nonces.db to nonces.log.
 #include <catch2/catch.hpp>
 
 #include "agentd/packet_check.h"
 #include "common/crypto.h"
 #include "common/encoding.h"
+#include "common/sqlite/sqlite.h"
 #include "tests/support/temp_dir.h"
 
 using namespace cordon;
@@ -19,7 +21,7 @@ struct Fixture {
   ManualClock clock{parse_rfc3339("2026-12-02T10:00:10Z").value()};
   std::string digest = "sha256:" + std::string(64, 'a');
 
-  std::unique_ptr<PacketCheck> open() { return std::move(*PacketCheck::open(dir.path() / "nonces.db", "acme", clock)); }
+  std::unique_ptr<PacketCheck> open() { return std::move(*PacketCheck::open(dir.path(), "acme", clock)); }
 
   Json packet(const std::string& nonce = "n-1", const std::string& tenant = "acme",
               const crypto::Ed25519KeyPair* signer = nullptr) const {
@@ -64,4 +66,27 @@ TEST_CASE("forged, other-digest, other-tenant and expired packets are refused wi
   CHECK(check->verify(Json{{"decision", 1}}, f.digest, f.key.public_key).error().rejection == Rejection::malformed);
   f.clock.advance(std::chrono::minutes(3));
   CHECK(check->verify(f.packet(), f.digest, f.key.public_key).error().rejection == Rejection::expired);
+}
+
+TEST_CASE("nonces an older agentd spent in nonces.db stay spent, and the database is removed") {
+  Fixture f;
+  {
+    auto db = Sqlite::open(f.dir.path() / "nonces.db").value();
+    REQUIRE(db->execute("CREATE TABLE spent_nonces (nonce TEXT PRIMARY KEY, forget_after INTEGER NOT NULL)"));
+    // forget_after as the older agentd kept it: the packet's expiry (10:02:00Z) plus an hour.
+    REQUIRE(db->execute("INSERT INTO spent_nonces VALUES ('n-old', " +
+                        std::to_string(unix_seconds(parse_rfc3339("2026-12-02T11:02:00Z").value())) + ")"));
+  }
+  auto check = f.open();
+  CHECK(!std::filesystem::exists(f.dir.path() / "nonces.db"));
+  CHECK(!std::filesystem::exists(f.dir.path() / "nonces.db-wal"));
+  auto decision = check->verify(f.packet("n-old"), f.digest, f.key.public_key);
+  REQUIRE(decision);
+  CHECK(check->spend(*decision).error().code == Errc::conflict);
+  check.reset();
+  auto reopened = f.open(); // the database is gone; the log remembers
+  CHECK(reopened->spend(*decision).error().code == Errc::conflict);
+  auto fresh = reopened->verify(f.packet("n-new"), f.digest, f.key.public_key);
+  REQUIRE(fresh);
+  CHECK(reopened->spend(*fresh));
 }
