@@ -24,9 +24,6 @@ namespace {
 constexpr std::string_view segment_prefix = "seg-";
 constexpr std::string_view segment_suffix = ".jsonl";
 constexpr std::size_t segment_digits = 16;
-// How far the active segment is preallocated beyond the end of a batch (capped by the segment
-// size): large enough that extending it is rare, small enough not to matter on a full disk.
-constexpr std::uint64_t preallocate_bytes = 4 << 20;
 // Appends up to this size get their preallocation as written zeros (see the header).
 constexpr std::uint64_t zero_fill_max_batch_bytes = 64 << 10;
 // Reads are done in blocks of about this size, cut at entry boundaries.

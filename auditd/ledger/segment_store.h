@@ -45,7 +45,7 @@ struct LeafBatch {
 // of the directory when it created a segment). Recovery: open() keeps every entry that a
 // successful append() wrote, and drops only a torn tail (see open()).
 //
-// Preallocation: while open, the last segment is extended ahead of its entries, 4 MiB at a time,
+// Preallocation: while open, the last segment is extended ahead of its entries, 256 KiB at a time,
 // with reserved blocks that read as NUL bytes (Disk::allocate). When the append that needs more
 // space is small (up to 64 KiB: a few events, whose fdatasync is mostly the file system's own
 // commit), the zeros are written too, so that the appends after it overwrite in place and their
@@ -59,6 +59,11 @@ struct LeafBatch {
 // concurrently with it and see only appended (durable) entries.
 class SegmentStore {
 public:
+  // How far the active segment is preallocated beyond the end of a batch (capped by the segment
+  // size). The commit that extends it writes these zeros and its fdatasync flushes them, so this
+  // is also the largest stall a commit can meet: 4 MiB held every writer's ack for several
+  // milliseconds each time (w64 p99 7–8 ms against 3.2–3.4 ms at 256 KiB, docs/performance.md).
+  static constexpr std::uint64_t preallocate_bytes = std::uint64_t{256} << 10;
   // Called for each entry found by open(), in order, with its RFC 6962 leaf hash.
   using EntryVisitor =
       std::function<void(std::uint64_t index, std::string_view leaf, const Hash& leaf_hash)>;
