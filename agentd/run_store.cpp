@@ -38,7 +38,7 @@ bool valid_agent(const std::string& agent) {
 } // namespace
 
 Result<std::unique_ptr<RunStore>> RunStore::open(const std::filesystem::path& path) {
-  auto db = CORDON_TRY(Sqlite::open(path));
+  auto db = CORDON_TRY(Sqlite::open(path, SqliteOptions{.background_checkpoints = true}));
   CORDON_TRY_VOID(db->execute(schema));
   return std::unique_ptr<RunStore>(new RunStore(std::move(db)));
 }

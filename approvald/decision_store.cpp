@@ -47,7 +47,7 @@ Result<Json> json_column(const Sqlite::Statement& row, int column) {
 
 Result<std::unique_ptr<DecisionStore>> DecisionStore::open(const std::filesystem::path& path,
                                                            std::chrono::system_clock::time_point now) {
-  auto db = CORDON_TRY(Sqlite::open(path));
+  auto db = CORDON_TRY(Sqlite::open(path, SqliteOptions{.background_checkpoints = true}));
   CORDON_TRY_VOID(db->execute(schema));
   auto insert = CORDON_TRY(db->prepare("INSERT OR IGNORE INTO tenant (id, provisioned_at) VALUES (1, ?)"));
   CORDON_TRY_VOID(insert.bind(1, format_rfc3339_micros(now)).run());

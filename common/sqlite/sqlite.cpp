@@ -5,6 +5,8 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include "common/sqlite/wal_checkpointer.h"
+
 namespace cordon {
 
 namespace {
@@ -74,7 +76,7 @@ std::span<const std::uint8_t> Sqlite::Statement::blob(int column) const {
 std::int64_t Sqlite::Statement::integer(int column) const { return sqlite3_column_int64(m_statement, column); }
 bool Sqlite::Statement::is_null(int column) const { return sqlite3_column_type(m_statement, column) == SQLITE_NULL; }
 
-Result<std::unique_ptr<Sqlite>> Sqlite::open(const std::filesystem::path& path) {
+Result<std::unique_ptr<Sqlite>> Sqlite::open(const std::filesystem::path& path, SqliteOptions options) {
   const mode_t old_mask = ::umask(077);
   sqlite3* db = nullptr;
   const int result = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -88,10 +90,18 @@ Result<std::unique_ptr<Sqlite>> Sqlite::open(const std::filesystem::path& path) 
   sqlite3_busy_timeout(db, 5000);
   CORDON_TRY_VOID(handle->execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA secure_delete=ON; "
                                   "PRAGMA foreign_keys=ON;"));
+  if (options.background_checkpoints) handle->m_checkpointer = CORDON_TRY(WalCheckpointer::start(db, path));
   return handle;
 }
 
-Sqlite::~Sqlite() { sqlite3_close(m_db); }
+Sqlite::Sqlite(sqlite3* db) : m_db(db) {}
+
+Sqlite::~Sqlite() {
+  m_checkpointer.reset();
+  sqlite3_close(m_db);
+}
+
+std::uint64_t Sqlite::background_checkpoints() const { return m_checkpointer ? m_checkpointer->completed() : 0; }
 
 Result<void> Sqlite::execute(std::string_view sql) {
   char* message = nullptr;

@@ -15,6 +15,14 @@ struct sqlite3_stmt;
 
 namespace cordon {
 
+class WalCheckpointer;
+
+struct SqliteOptions {
+  // Checkpoints run on a thread of their own (WalCheckpointer) instead of inside the commit that
+  // takes the log past 1,000 pages: for stores whose commits sit on a request's path.
+  bool background_checkpoints = false;
+};
+
 // A thin RAII layer over one SQLite connection. Every failure is a Result: Errc::io_error for
 // the database or disk, Errc::conflict for a constraint violation. Not thread-safe.
 class Sqlite {
@@ -48,7 +56,7 @@ public:
 
   // Opens (creating) the database file with mode 0600, WAL, synchronous=FULL (every commit is
   // durable before it returns), secure_delete=ON (freed pages are zeroed) and foreign keys.
-  static Result<std::unique_ptr<Sqlite>> open(const std::filesystem::path& path);
+  static Result<std::unique_ptr<Sqlite>> open(const std::filesystem::path& path, SqliteOptions options = {});
   ~Sqlite();
   Sqlite(const Sqlite&) = delete;
   Sqlite& operator=(const Sqlite&) = delete;
@@ -57,9 +65,13 @@ public:
   Result<Statement> prepare(std::string_view sql);
   std::int64_t changes() const;
 
+  // Checkpoints the background checkpointer finished (0 without one).
+  std::uint64_t background_checkpoints() const;
+
 private:
-  explicit Sqlite(sqlite3* db) : m_db(db) {}
+  explicit Sqlite(sqlite3* db);
   sqlite3* m_db;
+  std::unique_ptr<WalCheckpointer> m_checkpointer; // stopped before m_db closes
 };
 
 // Commits on commit(); rolls back on destruction otherwise.
