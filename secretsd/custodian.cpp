@@ -215,9 +215,12 @@ Result<Json> Custodian::create_customer_key(const ipc::Peer& caller, const Json&
   if (!body.contains("name") || !body["name"].is_string()) return fail(Errc::invalid_argument, "name must be a key name");
   const std::string name = body["name"];
   if (name == decision_key || name == checkpoint_key) return fail(Errc::conflict, "the key name " + name + " is reserved");
-  auto created = m_keys->generate(*m_vault, name, KeyPurpose::customer, now_text());
+  // Recorded before the key is committed: a key the ledger does not know of is never kept.
+  auto created = m_keys->generate(*m_vault, name, KeyPurpose::customer, now_text(), [&](const PublicKeyInfo& key) -> Result<void> {
+    CORDON_TRY(record(caller, "key.generated", {{"key", name}, {"purpose", "customer"}, {"public_key", to_base64(key.public_key)}}));
+    return ok();
+  });
   if (!created) return tl::unexpected(created.error());
-  CORDON_TRY(record(caller, "key.generated", {{"key", name}, {"purpose", "customer"}, {"public_key", to_base64(created->public_key)}}));
   return Json{{"name", name}, {"purpose", "customer"}, {"public_key", to_base64(created->public_key)},
               {"key_id", decision::decision_key_id(created->public_key)}};
 }

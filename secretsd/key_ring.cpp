@@ -46,22 +46,27 @@ Result<std::unique_ptr<KeyRing>> KeyRing::load(Vault& vault) {
 }
 
 Result<PublicKeyInfo> KeyRing::add(Vault& vault, std::string_view name, KeyPurpose purpose,
-                                   const crypto::Ed25519KeyPair& pair, std::string_view now) {
+                                   const crypto::Ed25519KeyPair& pair, std::string_view now,
+                                   const BeforeCommit& before_commit) {
   std::unique_lock lock(m_mutex);
   if (m_keys.find(name) != m_keys.end()) return fail(Errc::conflict, "a signing key named " + std::string(name) + " exists");
   SigningKeyRecord record{std::string(name), std::string(key_purpose_name(purpose)),
                           Bytes(pair.public_key.begin(), pair.public_key.end()), CORDON_TRY(SecureBytes::copy_of(pair.seed))};
-  CORDON_TRY_VOID(vault.store_signing_key(record, now));
-  Key key{PublicKeyInfo{std::string(name), purpose, pair.public_key}, CORDON_TRY(SecureBytes::allocate(sizeof pair))};
+  const PublicKeyInfo created{std::string(name), purpose, pair.public_key};
+  std::function<Result<void>()> recording;
+  if (before_commit) recording = [&] { return before_commit(created); };
+  CORDON_TRY_VOID(vault.store_signing_key(record, now, recording));
+  Key key{created, CORDON_TRY(SecureBytes::allocate(sizeof pair))};
   std::memcpy(key.pair.data(), &pair, sizeof pair);
   auto info = key.info;
   m_keys.emplace(std::string(name), std::move(key));
   return info;
 }
 
-Result<PublicKeyInfo> KeyRing::generate(Vault& vault, std::string_view name, KeyPurpose purpose, std::string_view now) {
+Result<PublicKeyInfo> KeyRing::generate(Vault& vault, std::string_view name, KeyPurpose purpose, std::string_view now,
+                                        const BeforeCommit& before_commit) {
   auto pair = CORDON_TRY(crypto::ed25519_generate());
-  auto info = add(vault, name, purpose, pair, now);
+  auto info = add(vault, name, purpose, pair, now, before_commit);
   crypto::wipe(pair.seed);
   return info;
 }
@@ -70,7 +75,7 @@ Result<PublicKeyInfo> KeyRing::import(Vault& vault, std::string_view name, KeyPu
                                       std::span<const std::uint8_t> seed, std::string_view now) {
   if (seed.size() != 32) return fail(Errc::invalid_argument, "an Ed25519 seed is 32 bytes");
   auto pair = CORDON_TRY(crypto::ed25519_from_seed(seed));
-  auto info = add(vault, name, purpose, pair, now);
+  auto info = add(vault, name, purpose, pair, now, {});
   crypto::wipe(pair.seed);
   return info;
 }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <map>
 #include <memory>
 #include <shared_mutex>
@@ -39,8 +40,12 @@ class KeyRing {
 public:
   static Result<std::unique_ptr<KeyRing>> load(Vault& vault);
 
+  // Runs once a new key is written, before it is committed; a failure stores nothing.
+  using BeforeCommit = std::function<Result<void>(const PublicKeyInfo&)>;
+
   // Errc::conflict when a key of that name exists.
-  Result<PublicKeyInfo> generate(Vault& vault, std::string_view name, KeyPurpose purpose, std::string_view now);
+  Result<PublicKeyInfo> generate(Vault& vault, std::string_view name, KeyPurpose purpose, std::string_view now,
+                                 const BeforeCommit& before_commit = {});
   Result<PublicKeyInfo> import(Vault& vault, std::string_view name, KeyPurpose purpose,
                                std::span<const std::uint8_t> seed, std::string_view now);
 
@@ -55,7 +60,7 @@ private:
     SecureBytes pair; // a crypto::Ed25519KeyPair
   };
   Result<PublicKeyInfo> add(Vault& vault, std::string_view name, KeyPurpose purpose,
-                            const crypto::Ed25519KeyPair& pair, std::string_view now);
+                            const crypto::Ed25519KeyPair& pair, std::string_view now, const BeforeCommit& before_commit);
 
   mutable std::shared_mutex m_mutex;
   std::map<std::string, Key, std::less<>> m_keys;

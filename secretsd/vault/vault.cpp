@@ -233,7 +233,8 @@ Result<SecureBytes> Vault::value(std::string_view short_name) const {
   return open_sealed(data_key.span(), query.blob(2), aad("secret", m_tenant, name, version), "the value of " + name);
 }
 
-Result<void> Vault::store_signing_key(const SigningKeyRecord& key, std::string_view now) {
+Result<void> Vault::store_signing_key(const SigningKeyRecord& key, std::string_view now,
+                                      const std::function<Result<void>()>& before_commit) {
   CORDON_TRY_VOID(check_short_name(key.name, "a key name"));
   auto data_key = CORDON_TRY(SecureBytes::allocate(32));
   auto random = CORDON_TRY(crypto::random_bytes(32));
@@ -242,10 +243,13 @@ Result<void> Vault::store_signing_key(const SigningKeyRecord& key, std::string_v
   const auto wrapped = CORDON_TRY(seal(m_kek.span(), data_key.span(), aad("signing-data-key", m_tenant, key.name, 1)));
   const auto sealed = CORDON_TRY(seal(data_key.span(), key.seed.span(), aad("signing-key", m_tenant, key.name, 1)));
   std::lock_guard lock(m_mutex);
+  auto transaction = CORDON_TRY(Transaction::begin(*m_db));
   auto insert = CORDON_TRY(m_db->prepare(
       "INSERT INTO signing_keys (name, purpose, public_key, wrapped_key, sealed_seed, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
-  return insert.bind(1, key.name).bind(2, key.purpose).bind(3, std::span<const std::uint8_t>(key.public_key))
-      .bind(4, std::span<const std::uint8_t>(wrapped)).bind(5, std::span<const std::uint8_t>(sealed)).bind(6, now).run();
+  CORDON_TRY_VOID(insert.bind(1, key.name).bind(2, key.purpose).bind(3, std::span<const std::uint8_t>(key.public_key))
+                      .bind(4, std::span<const std::uint8_t>(wrapped)).bind(5, std::span<const std::uint8_t>(sealed)).bind(6, now).run());
+  if (before_commit) CORDON_TRY_VOID(before_commit());
+  return transaction.commit();
 }
 
 Result<std::vector<SigningKeyRecord>> Vault::signing_keys() const {

@@ -75,7 +75,10 @@ public:
   // decrypt (corrupted or moved).
   Result<SecureBytes> value(std::string_view short_name) const;
 
-  Result<void> store_signing_key(const SigningKeyRecord& key, std::string_view now);
+  // `before_commit`, when given, runs inside the transaction once the key is written: if it fails
+  // (the ledger refused the key's record), nothing is stored.
+  Result<void> store_signing_key(const SigningKeyRecord& key, std::string_view now,
+                                 const std::function<Result<void>()>& before_commit = {});
   Result<std::vector<SigningKeyRecord>> signing_keys() const;
 
   // Spent nonces and open leases as vaults before the LeaseBook kept them (tables spent_nonces and

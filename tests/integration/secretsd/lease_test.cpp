@@ -243,6 +243,27 @@ TEST_CASE("a customer key signs exactly the message a decision allowed, once") {
   require_problem(stack.client.post("/v1/keys", R"({"name":"decision","purpose":"customer"})"), 409, "conflict");
 }
 
+TEST_CASE("a customer key the ledger did not record is not kept, also after a restart") {
+  RunningSecretsd stack;
+  stack.auditd.stop();
+  require_problem(stack.client.post("/v1/keys", R"({"name":"release-signing","purpose":"customer"})"), 503, "unavailable");
+  const auto listed = [&] {
+    const Json keys = json_of(stack.client.get("/v1/keys"), 200);
+    for (const auto& key : keys["keys"])
+      if (key["name"] == "release-signing") return true;
+    return false;
+  };
+  CHECK(!listed());
+  REQUIRE(stack.auditd.start());
+  stack.secretsd.stop();
+  REQUIRE(stack.secretsd.start());
+  CHECK(!listed());
+  // Created again once the ledger takes it: then it is there, and recorded.
+  json_of(stack.client.post("/v1/keys", R"({"name":"release-signing","purpose":"customer"})"), 201);
+  CHECK(listed());
+  CHECK(wait_for_event(stack, "key.generated", "release-signing"));
+}
+
 TEST_CASE("a corrupted ciphertext in the vault is refused as a lease, recorded, and never returned") {
   RunningSecretsd stack;
   put_secret(stack.client, "api-key", "k-123");
