@@ -187,23 +187,28 @@ Result<Json> Custodian::create_checkpoint_key(const ipc::Peer& caller, const Jso
   };
   if (auto known = require_known_fields(body, {"seed_base64"}); !known) return refuse(known.error());
   const bool imported = body.contains("seed_base64");
+  // Recorded before the key is committed: a checkpoint key the ledger does not know of is never
+  // kept (auditd asks again later, and keeps its key file until then).
+  std::string verifier_text;
+  const auto recording = [&](const PublicKeyInfo& key) -> Result<void> {
+    auto verifier = CORDON_TRY(ledger::NoteVerifierKey::from_public_key(m_config.checkpoint_origin, key.public_key));
+    verifier_text = verifier.to_string();
+    CORDON_TRY(record(caller, imported ? "key.imported" : "key.generated", {{"key", checkpoint_key}, {"verifier_key", verifier_text}}));
+    return ok();
+  };
   Result<PublicKeyInfo> created = fail(Errc::internal, "unset");
   if (imported) {
     auto decoded = base64_member(body, "seed_base64");
     if (!decoded) return refuse(decoded.error());
     auto seed = std::move(*decoded);
-    created = m_keys->import(*m_vault, checkpoint_key, KeyPurpose::checkpoint, seed, now_text());
+    created = m_keys->import(*m_vault, checkpoint_key, KeyPurpose::checkpoint, seed, now_text(), recording);
     crypto::wipe(seed);
   } else {
-    created = m_keys->generate(*m_vault, checkpoint_key, KeyPurpose::checkpoint, now_text());
+    created = m_keys->generate(*m_vault, checkpoint_key, KeyPurpose::checkpoint, now_text(), recording);
   }
   if (!created) return refuse(created.error());
-  auto verifier = CORDON_TRY(ledger::NoteVerifierKey::from_public_key(m_config.checkpoint_origin, created->public_key));
-  auto recorded = record(caller, imported ? "key.imported" : "key.generated",
-                         {{"key", checkpoint_key}, {"verifier_key", verifier.to_string()}});
-  if (!recorded) log::warn("the checkpoint key's creation was not recorded", {{"error", recorded.error().message}});
   return Json{{"name", checkpoint_key}, {"purpose", "checkpoint"}, {"public_key", to_base64(created->public_key)},
-              {"verifier_key", verifier.to_string()}};
+              {"verifier_key", verifier_text}};
 }
 
 Result<Json> Custodian::create_customer_key(const ipc::Peer& caller, const Json& body) {

@@ -72,10 +72,11 @@ Result<PublicKeyInfo> KeyRing::generate(Vault& vault, std::string_view name, Key
 }
 
 Result<PublicKeyInfo> KeyRing::import(Vault& vault, std::string_view name, KeyPurpose purpose,
-                                      std::span<const std::uint8_t> seed, std::string_view now) {
+                                      std::span<const std::uint8_t> seed, std::string_view now,
+                                      const BeforeCommit& before_commit) {
   if (seed.size() != 32) return fail(Errc::invalid_argument, "an Ed25519 seed is 32 bytes");
   auto pair = CORDON_TRY(crypto::ed25519_from_seed(seed));
-  auto info = add(vault, name, purpose, pair, now, {});
+  auto info = add(vault, name, purpose, pair, now, before_commit);
   crypto::wipe(pair.seed);
   return info;
 }

@@ -47,7 +47,8 @@ public:
   Result<PublicKeyInfo> generate(Vault& vault, std::string_view name, KeyPurpose purpose, std::string_view now,
                                  const BeforeCommit& before_commit = {});
   Result<PublicKeyInfo> import(Vault& vault, std::string_view name, KeyPurpose purpose,
-                               std::span<const std::uint8_t> seed, std::string_view now);
+                               std::span<const std::uint8_t> seed, std::string_view now,
+                               const BeforeCommit& before_commit = {});
 
   // Errc::not_found.
   Result<PublicKeyInfo> find(std::string_view name) const;

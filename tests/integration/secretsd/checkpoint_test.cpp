@@ -142,6 +142,23 @@ TEST_CASE("the checkpoint key signs only checkpoints of its origin, and only for
   require_problem(secrets.post("/v1/keys/checkpoint", "{}"), 409, "conflict");
 }
 
+TEST_CASE("a checkpoint key the ledger did not record is not kept, and is made once the ledger takes it") {
+  RunningSecretsd stack; // auditd here signs with its own key file: only this test asks for the key
+  const auto holds_checkpoint_key = [&] {
+    const Json keys = json_of(stack.client.get("/v1/keys"), 200);
+    for (const auto& key : keys["keys"])
+      if (key["name"] == "checkpoint") return true;
+    return false;
+  };
+  stack.auditd.stop();
+  require_problem(stack.client.post("/v1/keys/checkpoint", "{}"), 503, "unavailable");
+  CHECK(!holds_checkpoint_key());
+  REQUIRE(stack.auditd.start());
+  const Json created = json_of(stack.client.post("/v1/keys/checkpoint", "{}"), 201);
+  CHECK(holds_checkpoint_key());
+  CHECK(wait_for_event(stack, "key.generated", created["verifier_key"].get<std::string>()));
+}
+
 TEST_CASE("auditd refuses to sign when its old key file and secretsd's key differ") {
   Stack stack;
   { BothRunning first(stack); }
