@@ -50,8 +50,10 @@ int WalCheckpointer::on_commit(void* self, sqlite3* db, const char*, int pages) 
   if (pages < checkpointer.m_pages) return SQLITE_OK;
   if (pages >= hard_limit_factor * checkpointer.m_pages) {
     // The thread has not caught up (writes without a pause): this commit checkpoints itself, as
-    // SQLite's default would, so that the log stays bounded. No writer runs beside it here, so
-    // the next transaction rewinds the log.
+    // SQLite's default would, so that the log stays bounded. It first waits for the thread's
+    // checkpoint in progress (beside which its own would only answer SQLITE_BUSY); no writer
+    // runs beside it then, so every frame is copied and the next transaction rewinds the log.
+    std::lock_guard checkpointing(checkpointer.m_checkpointing);
     (void)sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
     return SQLITE_OK;
   }
@@ -77,7 +79,11 @@ void WalCheckpointer::serve() {
     for (int round = 0; round < max_rounds; ++round) {
       int log_frames = 0;
       int copied = 0;
-      const int result = sqlite3_wal_checkpoint_v2(m_own, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_frames, &copied);
+      int result = SQLITE_OK;
+      {
+        std::lock_guard checkpointing(m_checkpointing);
+        result = sqlite3_wal_checkpoint_v2(m_own, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_frames, &copied);
+      }
       if (result == SQLITE_BUSY) break; // another checkpoint is running
       if (result != SQLITE_OK) {
         log::warn("a database checkpoint failed; the next commit past the threshold tries again",

@@ -23,8 +23,10 @@ namespace cordon {
 // wait for, or block, the owner's readers and writers; what they cannot copy now is copied by a
 // later one. SQLite rewinds the log only at a transaction that starts once every frame is
 // copied, so the thread checkpoints again while commits keep coming; if the log still reaches
-// eight times the threshold (writes without a pause), commits checkpoint themselves as SQLite's
-// default would, so the log stays bounded. A failed checkpoint (a full disk) is retried at the
+// eight times the threshold (writes without a pause), the commit that finds it so waits for the
+// thread's checkpoint in progress and then checkpoints itself, as SQLite's default would: no
+// writer runs beside it, so every frame is copied and the next transaction rewinds the log,
+// which therefore stays bounded. A failed checkpoint (a full disk) is retried at the
 // next commit past the threshold. The destructor stops and joins the thread; the owner's
 // connection must outlive it.
 class WalCheckpointer {
@@ -48,7 +50,8 @@ private:
   sqlite3* m_owner;
   sqlite3* m_own; // the checkpoints' connection, used by the thread alone
   int m_pages;
-  std::mutex m_mutex;
+  std::mutex m_checkpointing; // held across every checkpoint call, the thread's and a commit's
+  std::mutex m_mutex;         // guards m_due and m_stopping
   std::condition_variable m_wake;
   bool m_due = false;
   bool m_stopping = false;
