@@ -38,6 +38,10 @@ Json metadata_json(const SecretMetadata& metadata) {
   return {{"name", metadata.name}, {"version", metadata.version}, {"tools", metadata.tools}, {"created_at", metadata.created_at}};
 }
 
+// One per request secretsd serves at once (its io threads), so that no signature waits for
+// another's record.
+constexpr unsigned side_threads = 4;
+
 Result<std::string> random_id(std::string_view prefix) {
   auto bytes = CORDON_TRY(crypto::random_bytes(16));
   return std::string(prefix) + to_hex(bytes);
@@ -47,7 +51,8 @@ Result<std::string> random_id(std::string_view prefix) {
 
 Custodian::Custodian(Parts parts)
     : m_config(parts.config), m_audit(parts.audit), m_clock(parts.clock), m_custody(std::move(parts.custody)),
-      m_vault(std::move(parts.vault)), m_keys(std::move(parts.keys)), m_leases(std::move(parts.leases)), m_shredded_at(std::move(parts.shredded_at)) {
+      m_vault(std::move(parts.vault)), m_keys(std::move(parts.keys)), m_leases(std::move(parts.leases)), m_shredded_at(std::move(parts.shredded_at)),
+      m_side(side_threads) {
   auto probe = SecureBytes::allocate(1);
   m_memory_locked = probe && probe->locked();
 }
@@ -314,10 +319,15 @@ Result<Json> Custodian::sign(const ipc::Peer& caller, const Json& body) {
     record_refusal(caller, "sign.refused", purpose.error(), {{"key", name}, {"message_sha256", to_hex(crypto::sha256(message))}});
     return tl::unexpected(purpose.error());
   }
+  // The signature is computed while its key.signed is made durable, and released only once it
+  // is: a signature the ledger did not take is dropped here, never answered.
+  std::future<Result<AuditAck>> recording;
   if (key->purpose != KeyPurpose::checkpoint) {
-    CORDON_TRY(record(caller, "key.signed", {{"key", name}, {"message_sha256", to_hex(crypto::sha256(message))}}));
+    recording = m_side.run([&] { return record(caller, "key.signed", {{"key", name}, {"message_sha256", to_hex(crypto::sha256(message))}}); });
   }
-  const auto signature = CORDON_TRY(m_keys->sign(name, message));
+  auto signed_message = m_keys->sign(name, message);
+  if (recording.valid()) CORDON_TRY(recording.get());
+  const auto signature = CORDON_TRY(std::move(signed_message));
   return Json{{"key", name}, {"key_id", decision::decision_key_id(key->public_key)}, {"signature", to_base64(signature)}};
 }
 

@@ -11,6 +11,7 @@
 #include "common/error.h"
 #include "common/ipc/peer.h"
 #include "common/json.h"
+#include "common/side_threads.h"
 #include "secretsd/kek/kek_custody.h"
 #include "secretsd/key_ring.h"
 #include "secretsd/secretsd_config.h"
@@ -96,6 +97,7 @@ private:
   std::unique_ptr<KeyRing> m_keys;
   std::unique_ptr<LeaseBook> m_leases;
   std::optional<std::string> m_shredded_at;
+  SideThreads m_side; // records a key.signed while its signature is computed
   bool m_memory_locked = true;
 };
 

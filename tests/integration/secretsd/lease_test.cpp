@@ -207,6 +207,26 @@ TEST_CASE("when auditd goes down, leases and changes are refused: fail closed") 
   CHECK(list["secrets"].size() == 1);
 }
 
+TEST_CASE("with auditd down the decision key signs nothing: a signature is answered only once its key.signed is") {
+  RunningSecretsd stack;
+  const auto action = http_action();
+  stack.auditd.stop();
+  const Json decision = {{"id", "d-down"}, {"tenant", "test"}, {"action_digest", decision::action_digest("test", action).value()},
+                         {"verdict", "allow"}, {"mode", "live"}, {"rules", {"allow-http"}}, {"policy_version", "sha256:00"},
+                         {"approval", nullptr}, {"issued_at", format_rfc3339_micros(std::chrono::system_clock::now())},
+                         {"expires_at", format_rfc3339_micros(std::chrono::system_clock::now() + std::chrono::seconds(60))},
+                         {"nonce", to_hex(crypto::random_bytes(16).value())}};
+  const auto message = decision::decision_signing_bytes(decision).value();
+  const Json request = {{"key", "decision"}, {"message_base64", to_base64(as_bytes(message))}};
+  auto refused = stack.client.post("/v1/sign", request.dump());
+  require_problem(refused, 503, "unavailable");
+  CHECK(refused->body.find("signature\"") == std::string::npos);
+  REQUIRE(stack.auditd.start());
+  auto signed_ = json_of(stack.client.post("/v1/sign", request.dump()), 200);
+  CHECK(signed_["signature"].is_string());
+  CHECK(wait_for_event(stack, "key.signed", to_hex(crypto::sha256(message))));
+}
+
 namespace {
 Json sign_action(const std::string& key, const std::string& message) {
   return {{"tool", "crypto.sign"}, {"tool_pin", "sha256:02"},
