@@ -48,8 +48,14 @@ Result<std::unique_ptr<KeyRing>> KeyRing::load(Vault& vault) {
 Result<PublicKeyInfo> KeyRing::add(Vault& vault, std::string_view name, KeyPurpose purpose,
                                    const crypto::Ed25519KeyPair& pair, std::string_view now,
                                    const BeforeCommit& before_commit) {
-  std::unique_lock lock(m_mutex);
-  if (m_keys.find(name) != m_keys.end()) return fail(Errc::conflict, "a signing key named " + std::string(name) + " exists");
+  // One creation at a time, so that the name checked here is still free when the key goes in;
+  // the map's lock is not held across the vault's commit and its ledger round trip, so that
+  // every other key signs meanwhile.
+  std::lock_guard creating(m_creating);
+  {
+    std::shared_lock lock(m_mutex);
+    if (m_keys.find(name) != m_keys.end()) return fail(Errc::conflict, "a signing key named " + std::string(name) + " exists");
+  }
   SigningKeyRecord record{std::string(name), std::string(key_purpose_name(purpose)),
                           Bytes(pair.public_key.begin(), pair.public_key.end()), CORDON_TRY(SecureBytes::copy_of(pair.seed))};
   const PublicKeyInfo created{std::string(name), purpose, pair.public_key};
@@ -59,6 +65,7 @@ Result<PublicKeyInfo> KeyRing::add(Vault& vault, std::string_view name, KeyPurpo
   Key key{created, CORDON_TRY(SecureBytes::allocate(sizeof pair))};
   std::memcpy(key.pair.data(), &pair, sizeof pair);
   auto info = key.info;
+  std::unique_lock lock(m_mutex);
   m_keys.emplace(std::string(name), std::move(key));
   return info;
 }

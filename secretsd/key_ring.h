@@ -4,6 +4,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <shared_mutex>
 #include <span>
 #include <string>
@@ -35,7 +36,8 @@ struct PublicKeyInfo {
 // The Ed25519 keys secretsd holds, generated inside secretsd (or, once, imported from auditd's
 // key file so that auditors' pinned verifier key stays valid). Seeds are stored in the vault
 // under the KEK and held in memory only in locked, wiped SecureBytes. Private keys never leave:
-// there is no call that returns one. Thread-safe.
+// there is no call that returns one. Thread-safe; signing never waits for a key being created
+// (whose before-commit step may wait on the ledger), only creations wait for each other.
 class KeyRing {
 public:
   static Result<std::unique_ptr<KeyRing>> load(Vault& vault);
@@ -63,7 +65,8 @@ private:
   Result<PublicKeyInfo> add(Vault& vault, std::string_view name, KeyPurpose purpose,
                             const crypto::Ed25519KeyPair& pair, std::string_view now, const BeforeCommit& before_commit);
 
-  mutable std::shared_mutex m_mutex;
+  std::mutex m_creating;            // held by add() alone, across the vault's commit
+  mutable std::shared_mutex m_mutex; // guards m_keys; never held across I/O
   std::map<std::string, Key, std::less<>> m_keys;
 };
 
