@@ -93,13 +93,15 @@ int run_replay(const std::string& constitution_dir, const std::string& source, b
   auto outcome = replay_decisions(source == "-" ? std::cin : file, *constitution);
   if (!outcome) return load_failed(outcome.error());
   for (const ReplayChange& change : outcome->changes) {
-    std::cout << fmt::format("#{} {} {}: {} -> {}\n", change.index, change.decision_id, change.tool, change.was_verdict,
-                             change.now_verdict);
+    std::cout << fmt::format("#{} {} {}: {} -> {}{}\n", change.index, change.decision_id, change.tool, change.was_verdict,
+                             change.now_verdict, change.withdrawn ? "  (withdrawn: never issued)" : "");
     std::cout << "        rules [" << joined(change.was_rules) << "] -> [" << joined(change.now_rules) << "]  (was under "
               << change.was_policy_version << ")\n";
   }
-  std::cout << fmt::format("{} decisions replayed under {}: {} unchanged, {} would change\n", outcome->decisions,
+  std::cout << fmt::format("{} decisions replayed under {}: {} unchanged, {} would change", outcome->decisions,
                            constitution->version, outcome->unchanged, outcome->changes.size());
+  if (outcome->withdrawn > 0) std::cout << fmt::format(" ({} of them withdrawn, never issued)", outcome->withdrawn);
+  std::cout << "\n";
   return fail_on_change && !outcome->changes.empty() ? 1 : 0;
 }
 

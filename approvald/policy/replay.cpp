@@ -1,6 +1,7 @@
 #include "approvald/policy/replay.h"
 
 #include <istream>
+#include <set>
 
 #include "approvald/policy/evaluator.h"
 #include "approvald/policy/proposal.h"
@@ -30,6 +31,8 @@ std::string recorded_verdict(const Json& data) {
 
 Result<ReplayOutcome> replay_decisions(std::istream& entries, const Constitution& constitution) {
   ReplayOutcome outcome;
+  std::set<std::string, std::less<>> replayed; // decision ids
+  std::set<std::string, std::less<>> withdrawn;
   std::string line;
   std::size_t number = 0;
   while (std::getline(entries, line)) {
@@ -38,13 +41,21 @@ Result<ReplayOutcome> replay_decisions(std::istream& entries, const Constitution
     const std::string where = "line " + std::to_string(number);
     auto entry = parse_json(line, JsonLimits{.max_bytes = max_line_bytes, .max_depth = 64});
     if (!entry || !entry->is_object()) return fail(Errc::invalid_argument, where + " is not a JSON ledger entry");
-    if (entry->value("kind", "") != "decision.issued") continue;
+    const std::string kind = entry->value("kind", "");
+    if (kind == "decision.withdrawn") {
+      const Json data = entry->value("data", Json::object());
+      if (data.is_object() && data.contains("decision_id") && data["decision_id"].is_string())
+        withdrawn.insert(data["decision_id"].get<std::string>());
+      continue;
+    }
+    if (kind != "decision.issued") continue;
     const Json data = entry->value("data", Json::object());
     if (!data.contains("proposal")) return fail(Errc::invalid_argument, where + ": decision.issued without its proposal");
     ++outcome.decisions;
     ReplayChange change;
     change.index = entry->value("index", std::uint64_t{0});
     change.decision_id = data.value("decision_id", "");
+    replayed.insert(change.decision_id);
     change.tool = data["proposal"].value("tool", "");
     change.was_verdict = recorded_verdict(data);
     change.was_rules = strings_of(data.value("rules", Json::array()));
@@ -62,6 +73,9 @@ Result<ReplayOutcome> replay_decisions(std::istream& entries, const Constitution
     if (change.now_verdict == change.was_verdict && change.now_rules == change.was_rules) ++outcome.unchanged;
     else outcome.changes.push_back(std::move(change));
   }
+  // A withdrawal follows its decision in the ledger, so they are matched once all is read.
+  for (const auto& id : withdrawn) outcome.withdrawn += replayed.count(id);
+  for (auto& change : outcome.changes) change.withdrawn = withdrawn.count(change.decision_id) != 0;
   return outcome;
 }
 

@@ -22,18 +22,23 @@ struct ReplayChange {
   std::vector<std::string> was_rules;
   std::vector<std::string> now_rules;
   std::string was_policy_version;
+  bool withdrawn = false; // a decision.withdrawn names it: recorded, never issued
 };
 
 struct ReplayOutcome {
   std::size_t decisions = 0; // decision.issued entries read
   std::size_t unchanged = 0;
+  std::size_t withdrawn = 0; // of `decisions`, those a decision.withdrawn names
   std::vector<ReplayChange> changes;
 };
 
 // Reads JSONL ledger entries (as `cordon-audit export --format jsonl` writes them; other kinds
 // are skipped) and replays each decision.issued with its tenant, proposal and mode. A verdict or
-// a list of cited rules that differs is a change. Errc::invalid_argument names the line of an
-// entry that is not JSON or a decision.issued without a proposal.
+// a list of cited rules that differs is a change. A decision that a decision.withdrawn names
+// (approvald recorded it but could not sign or store it, so no packet left) is replayed like the
+// others, since the policy's answer is the question, and marked `withdrawn`.
+// Errc::invalid_argument names the line of an entry that is not JSON or a decision.issued
+// without a proposal.
 Result<ReplayOutcome> replay_decisions(std::istream& entries, const Constitution& constitution);
 
 } // namespace cordon::approvald

@@ -63,6 +63,22 @@ TEST_CASE("replaying under another constitution names each decision that would c
   CHECK(change.now_rules == std::vector<std::string>{"no-reads"});
 }
 
+TEST_CASE("a decision that was withdrawn is replayed and marked as never issued") {
+  std::istringstream log(recorded_log() + R"({"index":6,"kind":"decision.withdrawn","data":{"decision_id":"d-3","reason":"the decision could not be stored"}})" "\n" +
+                         R"({"index":7,"kind":"decision.withdrawn","data":{"decision_id":"d-unknown","reason":"x"}})" "\n");
+  const auto outcome = replay_decisions(log, constitution_of(reads_denied)).value();
+  CHECK(outcome.decisions == 2);
+  CHECK(outcome.withdrawn == 1); // a withdrawal of a decision not in the export counts for nothing
+  REQUIRE(outcome.changes.size() == 1);
+  CHECK(outcome.changes[0].decision_id == "d-3");
+  CHECK(outcome.changes[0].withdrawn);
+  std::istringstream plain(recorded_log());
+  const auto without = replay_decisions(plain, constitution_of(reads_denied)).value();
+  CHECK(without.withdrawn == 0);
+  REQUIRE(without.changes.size() == 1);
+  CHECK(!without.changes[0].withdrawn);
+}
+
 TEST_CASE("a replay refuses an entry that is not JSON or a decision without its proposal, naming the line") {
   std::istringstream garbage("{\"kind\":\"decision.issued\",\"data\":{}}\n");
   CHECK_THAT(replay_decisions(garbage, constitution_of(reads_allowed)).error().message, Catch::Contains("line 1"));
