@@ -13,6 +13,9 @@ namespace {
 
 constexpr std::string_view decision_key = "decision";
 constexpr std::string_view checkpoint_key = "checkpoint";
+// One per request secretsd serves at once (its io threads), so that no signature waits for
+// another's record.
+constexpr unsigned side_threads = 4;
 
 Result<Bytes> base64_member(const Json& body, const char* name) {
   const auto found = body.find(name);
@@ -37,10 +40,6 @@ Result<std::optional<std::vector<std::string>>> tools_member(const Json& body) {
 Json metadata_json(const SecretMetadata& metadata) {
   return {{"name", metadata.name}, {"version", metadata.version}, {"tools", metadata.tools}, {"created_at", metadata.created_at}};
 }
-
-// One per request secretsd serves at once (its io threads), so that no signature waits for
-// another's record.
-constexpr unsigned side_threads = 4;
 
 Result<std::string> random_id(std::string_view prefix) {
   auto bytes = CORDON_TRY(crypto::random_bytes(16));

@@ -84,7 +84,7 @@ void WalCheckpointer::serve() {
         std::lock_guard checkpointing(m_checkpointing);
         result = sqlite3_wal_checkpoint_v2(m_own, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_frames, &copied);
       }
-      if (result == SQLITE_BUSY) break; // another checkpoint is running
+      if (result == SQLITE_BUSY) break; // another connection is checkpointing
       if (result != SQLITE_OK) {
         log::warn("a database checkpoint failed; the next commit past the threshold tries again",
                   {{"error", sqlite3_errmsg(m_own)}});

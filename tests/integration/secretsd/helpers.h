@@ -58,7 +58,7 @@ inline Json http_action(const std::string& url = "https://api.example.com/") {
   return {{"tool", "http.request"}, {"tool_pin", "sha256:01"}, {"arguments", {{"url", url}}}, {"target", nullptr}};
 }
 
-// A decision for `action`, signed through secretsd's oracle as approvald would.
+// A decision for `action`, as approvald would make it.
 struct PacketOptions {
   std::string tenant = "test";
   std::string verdict = "allow";
@@ -67,20 +67,29 @@ struct PacketOptions {
   std::chrono::seconds issued_ago{0};
 };
 
-inline Json signed_packet(ipc::UnixClient& secretsd, const Json& action, const PacketOptions& options = {},
-                          const std::string& digest_tenant = "test") {
+inline Json decision_for(const Json& action, const PacketOptions& options = {}, const std::string& digest_tenant = "test") {
   static int counter = 0;
   const auto now = std::chrono::system_clock::now() - options.issued_ago;
-  const Json decision = {{"id", "d-" + std::to_string(++counter)}, {"tenant", options.tenant},
-                         {"action_digest", decision::action_digest(digest_tenant, action).value()},
-                         {"verdict", options.verdict}, {"mode", options.mode}, {"rules", {"allow-http"}},
-                         {"policy_version", "sha256:00"}, {"approval", nullptr},
-                         {"issued_at", format_rfc3339_micros(now)},
-                         {"expires_at", format_rfc3339_micros(now + options.valid_for)},
-                         {"nonce", to_hex(crypto::random_bytes(16).value())}};
+  return {{"id", "d-" + std::to_string(++counter)}, {"tenant", options.tenant},
+          {"action_digest", decision::action_digest(digest_tenant, action).value()},
+          {"verdict", options.verdict}, {"mode", options.mode}, {"rules", {"allow-http"}},
+          {"policy_version", "sha256:00"}, {"approval", nullptr},
+          {"issued_at", format_rfc3339_micros(now)},
+          {"expires_at", format_rfc3339_micros(now + options.valid_for)},
+          {"nonce", to_hex(crypto::random_bytes(16).value())}};
+}
+
+// The body of POST /v1/sign that asks the decision key to sign `decision`.
+inline std::string decision_sign_request(const Json& decision) {
   const auto message = decision::decision_signing_bytes(decision).value();
-  const Json request = {{"key", "decision"}, {"message_base64", to_base64(as_bytes(message))}};
-  auto signature = json_of(secretsd.post("/v1/sign", request.dump()), 200);
+  return Json{{"key", "decision"}, {"message_base64", to_base64(as_bytes(message))}}.dump();
+}
+
+// A decision for `action`, signed through secretsd's oracle as approvald would.
+inline Json signed_packet(ipc::UnixClient& secretsd, const Json& action, const PacketOptions& options = {},
+                          const std::string& digest_tenant = "test") {
+  const Json decision = decision_for(action, options, digest_tenant);
+  auto signature = json_of(secretsd.post("/v1/sign", decision_sign_request(decision)), 200);
   return {{"decision", decision}, {"signature", signature["signature"]}, {"key_id", signature["key_id"]}};
 }
 

@@ -106,13 +106,9 @@ TEST_CASE("an expired, other-tenant, other-digest, dry-run or held packet gets n
   CHECK(wait_for_event(stack, "lease.refused", "expired"));
 
   // A decision for another tenant is refused by the signing oracle itself.
-  const Json other_tenant_request = [&] {
-    PacketOptions other;
-    Json decision = signed_packet(stack.client, action)["decision"];
-    decision["tenant"] = "globex";
-    return Json{{"key", "decision"}, {"message_base64", to_base64(as_bytes(decision::decision_signing_bytes(decision).value()))}};
-  }();
-  require_problem(stack.client.post("/v1/sign", other_tenant_request.dump()), 403, "permission_denied");
+  PacketOptions other_tenant;
+  other_tenant.tenant = "globex";
+  require_problem(stack.client.post("/v1/sign", decision_sign_request(decision_for(action, other_tenant))), 403, "permission_denied");
   CHECK(wait_for_event(stack, "sign.refused", "another tenant"));
 
   const auto other_action = http_action("https://evil.example.com/");
@@ -211,19 +207,15 @@ TEST_CASE("with auditd down the decision key signs nothing: a signature is answe
   RunningSecretsd stack;
   const auto action = http_action();
   stack.auditd.stop();
-  const Json decision = {{"id", "d-down"}, {"tenant", "test"}, {"action_digest", decision::action_digest("test", action).value()},
-                         {"verdict", "allow"}, {"mode", "live"}, {"rules", {"allow-http"}}, {"policy_version", "sha256:00"},
-                         {"approval", nullptr}, {"issued_at", format_rfc3339_micros(std::chrono::system_clock::now())},
-                         {"expires_at", format_rfc3339_micros(std::chrono::system_clock::now() + std::chrono::seconds(60))},
-                         {"nonce", to_hex(crypto::random_bytes(16).value())}};
-  const auto message = decision::decision_signing_bytes(decision).value();
-  const Json request = {{"key", "decision"}, {"message_base64", to_base64(as_bytes(message))}};
-  auto refused = stack.client.post("/v1/sign", request.dump());
+  const Json decision = decision_for(action);
+  const std::string request = decision_sign_request(decision);
+  auto refused = stack.client.post("/v1/sign", request);
   require_problem(refused, 503, "unavailable");
   CHECK(refused->body.find("signature\"") == std::string::npos);
   REQUIRE(stack.auditd.start());
-  auto signed_ = json_of(stack.client.post("/v1/sign", request.dump()), 200);
+  auto signed_ = json_of(stack.client.post("/v1/sign", request), 200);
   CHECK(signed_["signature"].is_string());
+  const auto message = decision::decision_signing_bytes(decision).value();
   CHECK(wait_for_event(stack, "key.signed", to_hex(crypto::sha256(message))));
 }
 
